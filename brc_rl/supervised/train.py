@@ -1,0 +1,354 @@
+"""Training and evaluation of one benchmark, one seed at a time, with checkpoints.
+
+Run folder ``<logdir>/<run name>/seed<k>/`` holds the tensorboard events and
+``checkpoint.pt`` (model, optimizer, RNG states, epoch, position inside the epoch,
+history), written atomically after every epoch, every ``checkpoint_every_s`` seconds,
+and when a stop is requested (SIGINT / SIGTERM through :func:`stop_on_signals`).
+Starting a run whose folder has a checkpoint resumes it; the batch order of an epoch
+depends only on (seed, epoch), so a resumed run ends with the parameters of an
+uninterrupted one.
+
+Logged metrics (tensorboard step = number of updates so far):
+    train/loss: mean training loss of the epoch (MSE or cross-entropy).
+    train/batch_loss: loss of every 10th update.
+    train/skipped_updates: updates skipped so far because a gradient was NaN or Inf.
+    test/mse, test/accuracy, test/macro_f1: the benchmark's test metric(s).
+    gates/layer{k}/bistable_fraction: share of units with a > 1 (bistable), averaged
+        over the steps of 100 test sequences; only for cells with ``forward_with_gates``.
+    gates/layer{k}/mean_c: mean of the update gate c over the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
+from tqdm.auto import tqdm
+
+from brc_rl.supervised.datasets import Batch, SequenceData, make_data
+from brc_rl.supervised.metrics import accuracy, gate_statistics, macro_f1
+from brc_rl.supervised.model import SequenceModel
+from brc_rl.supervised.protocol import RESUME_KEYS, SupervisedConfig
+
+CHECKPOINT = "checkpoint.pt"
+LOG_EVERY = 10
+GATE_PROBE = 100
+EVAL_BATCH = 500
+
+
+class TrainingInterrupted(Exception):
+    """A stop was requested; the run was checkpointed and can be resumed."""
+
+
+@dataclass
+class StopRequest:
+    """Set ``requested`` to make training checkpoint and stop after the current update."""
+
+    requested: bool = False
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """Turn the first SIGINT / SIGTERM into a :class:`StopRequest`; a second one aborts."""
+    stop = StopRequest()
+
+    def handler(signum, frame):
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@dataclass
+class TrainState:
+    """Where a seed's training stands (all of it goes into the checkpoint)."""
+
+    epoch: int = 0  # completed epochs
+    batch: int = 0  # updates done in the current epoch
+    updates: int = 0  # updates done in all
+    skipped: int = 0  # updates skipped for a NaN / Inf gradient
+    loss_sum: float = 0.0  # over the current epoch's applied updates
+    loss_count: int = 0
+    train_seconds: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else as torch reads it."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build_data(config: SupervisedConfig, seed: int) -> tuple[SequenceData, SequenceData]:
+    """Training and test sets of ``seed``: synthetic draws use seeds 2k and 2k + 1."""
+    spec = config.spec
+    params: dict[str, Any] = dict(config.dataset_params())
+    if spec.classification:
+        params.update(permutation_seed=config.permutation_seed, source=config.mnist)
+    train_n, test_n = config.sizes()
+    train_extra = {"split": "train"} if spec.classification else {}
+    test_extra = {"split": "test"} if spec.classification else {}
+    train = make_data(spec.dataset, train_n, 2 * seed, **params, **train_extra)
+    test = make_data(spec.dataset, test_n, 2 * seed + 1, **params, **test_extra)
+    return train, test
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> Tensor:
+    """The shuffled sample order of ``epoch``, a function of (seed, epoch) only."""
+    state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]
+    return torch.randperm(n, generator=torch.Generator().manual_seed(int(state)))
+
+
+def loss_fn(config: SupervisedConfig, pred: Tensor, target: Tensor) -> Tensor:
+    """Cross-entropy for classification, else MSE averaged over every output."""
+    if config.spec.classification:
+        return F.cross_entropy(pred, target)
+    return F.mse_loss(pred, target)
+
+
+def to_device(batch: Batch, device: torch.device) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Move a batch; variable-length inputs are cut to the batch's longest sequence."""
+    x = batch.x if batch.lengths is None else batch.x[:, : int(batch.lengths.max())]
+    lengths = None if batch.lengths is None else batch.lengths.to(device)
+    return x.to(device), batch.y.to(device), lengths
+
+
+def train_step(config, model, optimizer, batch: Batch, device) -> tuple[float, bool]:
+    """One Adam update; skipped (returns False) when the loss or a gradient is not finite."""
+    x, y, lengths = to_device(batch, device)
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(config, model(x, lengths), y)
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    finite = bool(torch.isfinite(loss)) and all(bool(torch.isfinite(g).all()) for g in grads)
+    if finite:
+        optimizer.step()
+    return float(loss.detach()), finite
+
+
+@torch.no_grad()
+def evaluate(config: SupervisedConfig, model, data: SequenceData, device) -> dict[str, float]:
+    """The benchmark's test metrics over all of ``data``."""
+    model.eval()
+    squared, count, preds, targets = 0.0, 0, [], []
+    for index in torch.arange(len(data)).split(max(EVAL_BATCH, config.batch_size)):
+        x, y, lengths = to_device(data.batch(index), device)
+        pred = model(x, lengths)
+        if config.spec.classification:
+            preds.append(pred.argmax(-1).cpu())
+            targets.append(y.cpu())
+        else:
+            squared += float(((pred - y) ** 2).sum())
+            count += y.numel()
+    model.train()
+    if not config.spec.classification:
+        return {"mse": squared / count}
+    pred_all, target_all = torch.cat(preds), torch.cat(targets)
+    return {"accuracy": accuracy(pred_all, target_all),
+            "macro_f1": macro_f1(pred_all, target_all, data.output_size)}
+
+
+@torch.no_grad()
+def probe_gates(model, data: SequenceData, device) -> list[dict[str, float]]:
+    """Gate statistics on the first 100 test sequences; empty without gates."""
+    if not model.has_gates:
+        return []
+    model.eval()
+    x, _, lengths = to_device(data.batch(torch.arange(min(GATE_PROBE, len(data)))), device)
+    _, gates = model.forward_with_gates(x, lengths)
+    model.train()
+    return gate_statistics(gates, lengths)
+
+
+def save_checkpoint(path: Path, protocol, seed, model, optimizer, state: TrainState) -> None:
+    """Write the checkpoint atomically (a crash while writing keeps the previous one)."""
+    payload = {
+        "protocol": protocol, "seed": seed, "state": state.__dict__,
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                "python": random.getstate(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+    }
+    tmp = path.with_name(path.name + ".part")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, protocol, model, optimizer) -> TrainState:
+    """Restore model, optimizer and RNG states; refuse a checkpoint of other settings."""
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    old = payload["protocol"]
+    diff = [f"{k}: {old.get(k)!r} -> {protocol[k]!r}" for k in RESUME_KEYS if old.get(k) != protocol[k]]
+    if diff:
+        raise ValueError(
+            f"{path} was written with other settings ({'; '.join(diff)}); use another "
+            "--logdir, or --fresh to discard it"
+        )
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    rng = payload["rng"]
+    torch.set_rng_state(rng["torch"])
+    np.random.set_state(rng["numpy"])
+    random.setstate(rng["python"])
+    if rng["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    return TrainState(**payload["state"])
+
+
+def train_seed(
+    config: SupervisedConfig,
+    seed: int,
+    run_dir: str | os.PathLike[str],
+    stop: StopRequest | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train and evaluate one seed, resuming from ``run_dir/checkpoint.pt`` if present.
+
+    Args:
+        config: the run's settings.
+        seed: seeds the initialisation, the batch order and the synthetic data.
+        run_dir: this seed's folder (tensorboard events and checkpoint).
+        stop: checked after every update; when set, checkpoint and raise.
+        progress: show a tqdm bar per epoch.
+
+    Returns:
+        ``{"seed", <test metrics>, "epochs", "updates", "skipped_updates",
+        "train_seconds", "history"}``.
+
+    Raises:
+        TrainingInterrupted: ``stop.requested`` became true (checkpoint written).
+        ValueError: the checkpoint holds other settings, or more epochs than asked.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device, protocol, stop = resolve_device(config.device), config.protocol(), stop or StopRequest()
+    train_data, test_data = build_data(config, seed)
+    torch.manual_seed(seed)
+    model = SequenceModel(config.cell, train_data.input_size, train_data.output_size,
+                          config.spec.readout, config.hidden_size, config.num_layers).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    path = run_dir / CHECKPOINT
+    state = load_checkpoint(path, protocol, model, optimizer) if path.exists() else TrainState()
+    if state.epoch > config.epochs:
+        raise ValueError(f"{path} has {state.epoch} epochs done, more than the {config.epochs} asked")
+    with SummaryWriter(str(run_dir), purge_step=state.updates or None) as writer:
+        last_save = time.monotonic()
+        while state.epoch < config.epochs:
+            batches = epoch_order(seed, state.epoch, len(train_data)).split(config.batch_size)
+            bar = tqdm(batches[state.batch:], initial=state.batch, total=len(batches), leave=False,
+                       desc=f"seed {seed} epoch {state.epoch + 1}/{config.epochs}", disable=not progress)
+            for index in bar:
+                started = time.perf_counter()
+                loss, applied = train_step(config, model, optimizer, train_data.batch(index), device)
+                state.train_seconds += time.perf_counter() - started
+                state.batch, state.updates = state.batch + 1, state.updates + 1
+                if applied:
+                    state.loss_sum, state.loss_count = state.loss_sum + loss, state.loss_count + 1
+                else:
+                    state.skipped += 1
+                if state.updates % LOG_EVERY == 0:
+                    writer.add_scalar("train/batch_loss", loss, state.updates)
+                bar.set_postfix(loss=f"{loss:.4f}")
+                if stop.requested or time.monotonic() - last_save > config.checkpoint_every_s:
+                    save_checkpoint(path, protocol, seed, model, optimizer, state)
+                    last_save = time.monotonic()
+                    if stop.requested:
+                        raise TrainingInterrupted(f"stopped; resume from {path}")
+            end_epoch(config, model, test_data, device, state, writer)
+            save_checkpoint(path, protocol, seed, model, optimizer, state)
+            last_save = time.monotonic()
+    final = state.history[-1]
+    return {"seed": seed, **final["test"], "epochs": state.epoch, "updates": state.updates,
+            "skipped_updates": state.skipped, "train_seconds": round(state.train_seconds, 3),
+            "history": state.history}
+
+
+def end_epoch(config, model, test_data, device, state: TrainState, writer: SummaryWriter) -> None:
+    """Record the epoch (test metrics, gates) in the history and tensorboard; next epoch."""
+    state.epoch += 1
+    record: dict[str, Any] = {
+        "epoch": state.epoch, "updates": state.updates, "skipped_updates": state.skipped,
+        "train_loss": state.loss_sum / state.loss_count if state.loss_count else float("nan"),
+    }
+    writer.add_scalar("train/loss", record["train_loss"], state.updates)
+    writer.add_scalar("train/skipped_updates", state.skipped, state.updates)
+    if state.epoch % config.eval_every == 0 or state.epoch == config.epochs:
+        record["test"] = evaluate(config, model, test_data, device)
+        for name, value in record["test"].items():
+            writer.add_scalar(f"test/{name}", value, state.updates)
+        record["gates"] = probe_gates(model, test_data, device)
+        for k, layer in enumerate(record["gates"]):
+            for name, value in layer.items():
+                writer.add_scalar(f"gates/layer{k}/{name}", value, state.updates)
+    state.history.append(record)
+    state.batch, state.loss_sum, state.loss_count = 0, 0.0, 0
+
+
+def summarize(per_seed: list[dict[str, Any]], metrics: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Mean and standard deviation (population, ddof = 0) of each metric over seeds."""
+    return {m: {"mean": float(np.mean([r[m] for r in per_seed])),
+                "std": float(np.std([r[m] for r in per_seed])), "n": len(per_seed)}
+            for m in metrics}
+
+
+def run(
+    config: SupervisedConfig,
+    stop: StopRequest | None = None,
+    progress: bool = True,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Train every seed of ``config`` and write ``<logdir>/<run name>/results.json``.
+
+    Args:
+        config: the settings.
+        stop: see :func:`train_seed`.
+        progress: show progress bars.
+        command: the command line, stored with the results.
+
+    Returns:
+        The results: benchmark, cell, protocol, per-seed metrics and their mean +- std.
+    """
+    run_dir = Path(config.logdir) / config.run_name()
+    per_seed = []
+    for seed in tqdm(config.seeds, desc=config.run_name(), disable=not progress or len(config.seeds) == 1):
+        result = train_seed(config, seed, run_dir / f"seed{seed}", stop, progress)
+        per_seed.append(result)
+    metrics = config.spec.metrics
+    results = {
+        "format": "brc_rl.supervised.results/1",
+        "benchmark": config.benchmark, "cell": config.cell, "protocol": config.protocol(),
+        "metrics": list(metrics), "summary": summarize(per_seed, metrics),
+        "seeds": [{k: v for k, v in r.items() if k != "history"} for r in per_seed],
+        "history": {r["seed"]: r["history"] for r in per_seed},
+        "command": command, "torch": torch.__version__,
+        "device": str(resolve_device(config.device)),
+    }
+    write_json(run_dir / "results.json", results)
+    return results
+
+
+def write_json(path: str | os.PathLike[str], payload: Any) -> None:
+    """Write ``payload`` as indented JSON, creating the parent folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
