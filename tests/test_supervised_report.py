@@ -1,0 +1,140 @@
+"""Metrics against hand-computed values, the paper's numbers, the tables and the CLI."""
+
+import json
+
+import pytest
+import torch
+
+from brc_rl.cli import main
+from brc_rl.supervised.metrics import accuracy, confusion_matrix, gate_statistics, macro_f1
+from brc_rl.supervised.paper import PAPER_COLUMNS, PAPER_TABLES
+from brc_rl.supervised.table import load_results, render_tables
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_accuracy_and_macro_f1_by_hand():
+    pred = torch.tensor([0, 0, 1, 1, 2])
+    target = torch.tensor([0, 1, 1, 1, 2])
+    assert accuracy(pred, target) == pytest.approx(0.8)
+    # class 0: TP 1, FP 1, FN 0 -> 2/3; class 1: TP 2, FN 1 -> 4/5; class 2: 1
+    expected = (2 / 3 + 4 / 5 + 1) / 3
+    assert macro_f1(pred, target, 3) == pytest.approx(expected)
+    # a class absent from both predictions and targets does not count
+    assert macro_f1(pred, target, 10) == pytest.approx(expected)
+    # a class predicted but never true counts with F1 = 0
+    assert macro_f1(torch.tensor([0, 3]), torch.tensor([0, 0]), 4) == pytest.approx((2 / 3 + 0) / 2)
+    assert confusion_matrix(pred, target, 3).tolist() == [[1, 0, 0], [1, 2, 0], [0, 0, 1]]
+    with pytest.raises(ValueError, match="same shape"):
+        accuracy(pred, target[:3])
+
+
+def test_gate_statistics_by_hand():
+    a = torch.tensor([[[1.5, 0.5], [1.2, 1.1]], [[0.2, 0.3], [1.9, 0.1]]])  # (N=2, T=2, H=2)
+    c = torch.tensor([[[0.1, 0.3], [0.5, 0.7]], [[0.2, 0.2], [0.9, 0.9]]])
+    (stats,) = gate_statistics([(a, c)])
+    assert stats["bistable_fraction"] == pytest.approx(4 / 8)
+    assert stats["mean_c"] == pytest.approx(3.8 / 8)
+    # with lengths (2, 1): the second sample's second step is padding
+    (masked,) = gate_statistics([(a, c)], torch.tensor([2, 1]))
+    assert masked["bistable_fraction"] == pytest.approx(3 / 6)
+    assert masked["mean_c"] == pytest.approx(2.0 / 6)
+
+
+def test_paper_numbers_are_stored():
+    assert PAPER_TABLES["copy-first"]["rows"][300]["mse"]["nBRC"] == (0.010, 0.003)
+    assert PAPER_TABLES["denoising"]["rows"][200]["mse"]["GRU"] == (0.995, 0.003)
+    assert PAPER_TABLES["psmnist"]["rows"][None]["macro_f1"]["LMU"] == (0.965, 0.002)
+    assert PAPER_TABLES["plmnist"]["rows"][472]["accuracy"]["LSTM"] == (0.562, 0.328)
+    assert PAPER_TABLES["pvlmnist"]["rows"][472]["macro_f1"]["BRC"] == (0.954, 0.000)
+    for table in PAPER_TABLES.values():
+        for row in table["rows"].values():
+            for values in row.values():
+                assert tuple(values) == PAPER_COLUMNS
+
+
+def fake_result(benchmark, cell, params, summary, reduced=False, seeds=(0, 1, 2)):
+    return {
+        "format": "brc_rl.supervised.results/1", "benchmark": benchmark, "cell": cell,
+        "summary": {m: {"mean": v[0], "std": v[1], "n": len(seeds)} for m, v in summary.items()},
+        "protocol": {"dataset_params": params, "epochs": 50 if not reduced else 2,
+                     "train_size": 40000, "test_size": 50000, "batch_size": 100, "lr": 1e-3,
+                     "num_layers": 2, "hidden_size": 128, "seeds": list(seeds),
+                     "reduced": reduced, "reduced_reasons": ["epochs=2 (paper 50)"] if reduced else []},
+    }
+
+
+def test_table_puts_measured_rows_next_to_the_paper():
+    results = [
+        fake_result("copy-first", "nbrc", {"seq_len": 300}, {"mse": (0.0123, 0.0046)}),
+        fake_result("copy-first", "gru", {"seq_len": 300}, {"mse": (0.9, 0.05)}),
+        fake_result("copy-first", "mycell", {"seq_len": 10}, {"mse": (0.5, 0.1)}, reduced=True),
+        fake_result("denoising", "brc", {"seq_len": 100, "forget": 5}, {"mse": (0.7, 0.01)}),
+        fake_result("psmnist", "nbrc", {}, {"accuracy": (0.9, 0.01), "macro_f1": (0.89, 0.02)}),
+    ]
+    text = render_tables(results)
+    lines = text.splitlines()
+    assert "### Table 1, copy first input, test MSE" in lines
+    assert "| T | source | BRC | nBRC | GORU | LSTM | GRU | LMU | mycell |" in lines
+    paper = lines.index("| 300 | paper | 0.086+-0.014 | 0.010+-0.003 | 0.308+-0.050 | 1.002+-0.009 "
+                        "| 0.876+-0.190 | 0.000+-0.000 |  |")
+    assert lines[paper + 1] == "| 300 | measured [1] |  | 0.012+-0.005 |  |  | 0.900+-0.050 |  |  |"
+    assert "| 10 | measured, reduced [2] |  |  |  |  |  |  | 0.500+-0.100 |" in lines
+    assert "| 5 | measured (seq_len=100) [1] | 0.700+-0.010 |  |  |  |  |  |" in lines
+    assert "| accuracy | measured [1] |  | 0.900+-0.010 |  |  |  |  |" in lines
+    assert "| macro_f1 | paper | 0.655+-0.007 | 0.906+-0.005 | 0.897+-0.008 | 0.907+-0.003 " \
+           "| 0.902+-0.006 | 0.965+-0.002 |" in lines
+    assert "1. full protocol: 50 epochs" in text and "2. REDUCED (epochs=2 (paper 50))" in text
+    assert "Table 4" not in text  # only measured benchmarks
+
+
+def test_load_results_rejects_other_json(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ValueError, match="not a brc-rl supervised results file"):
+        load_results([path])
+
+
+def test_cli_trains_writes_json_and_renders_the_table(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["supervised", "copy-first", "--cell", "nbrc", "--seq-len", "5", "--epochs", "1",
+                 "--train-size", "200", "--test-size", "100", "--seeds", "0", "1", "--logdir",
+                 str(tmp_path / "runs"), "--json", str(out), "--device", "cpu", "--no-progress"])
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert results["protocol"]["reduced"] is True
+    assert results["protocol"]["train_size"] == 200 and results["protocol"]["epochs"] == 1
+    assert [s["seed"] for s in results["seeds"]] == [0, 1]
+    mses = [s["mse"] for s in results["seeds"]]
+    assert results["summary"]["mse"]["mean"] == pytest.approx(sum(mses) / 2)
+    assert results["summary"]["mse"]["std"] == pytest.approx(abs(mses[0] - mses[1]) / 2)
+    run_dir = tmp_path / "runs" / "copy-first-seq_len5-nbrc-reduced"
+    assert json.loads((run_dir / "results.json").read_text())["summary"] == results["summary"]
+    assert (run_dir / "seed1" / "checkpoint.pt").exists()
+    capsys.readouterr()
+    assert main(["supervised-table", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "| 5 | measured, reduced [1] |" in table and "| 5 | paper |" in table
+    # same command again: resumed from the finished checkpoints, same numbers
+    assert main(["supervised", "copy-first", "--cell", "nbrc", "--seq-len", "5", "--epochs", "1",
+                 "--train-size", "200", "--test-size", "100", "--seeds", "0", "1", "--logdir",
+                 str(tmp_path / "runs"), "--json", str(out), "--device", "cpu", "--no-progress",
+                 "--resume"]) == 0
+    assert json.loads(out.read_text())["summary"] == results["summary"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["copy-first", "--cell", "nbrc", "--forget", "5"], "takes no forget"),
+    (["copy-first", "--cell", "rnn9"], "unknown cell 'rnn9'; expected one of"),
+    (["copy-first", "--cell", "nbrc", "--resume"], "--resume: no checkpoint"),
+])
+def test_cli_errors(tmp_path, capsys, argv, message):
+    code = main(["supervised", *argv, "--logdir", str(tmp_path)])
+    assert code == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,167 @@
+"""Training: the loss goes down, nBRC learns copy-first, NaN updates are skipped, and a
+resumed run ends exactly where an uninterrupted one does."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from brc_rl.supervised import SupervisedConfig, make_dataset, train_seed
+from brc_rl.supervised.datasets import Batch
+from brc_rl.supervised.model import SequenceModel
+from brc_rl.supervised.train import CHECKPOINT, StopRequest, TrainingInterrupted, train_step
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny models: threads only add overhead (and stall on a shared 2-core machine)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small(**overrides) -> SupervisedConfig:
+    settings = dict(benchmark="copy-first", cell="nbrc", seq_len=5, epochs=2, train_size=300,
+                    test_size=200, batch_size=50, hidden_size=16, seeds=(0,), device="cpu")
+    settings.update(overrides)
+    return SupervisedConfig(**settings)
+
+
+def final_parameters(run_dir):
+    return torch.load(run_dir / CHECKPOINT, weights_only=False)["model"]
+
+
+def test_nbrc_learns_copy_first_at_small_t(tmp_path):
+    config = SupervisedConfig("copy-first", "nbrc", seq_len=5, epochs=4, train_size=2000,
+                              test_size=1000, seeds=(0,), device="cpu")
+    result = train_seed(config, 0, tmp_path, progress=False)
+    losses = [h["train_loss"] for h in result["history"]]
+    assert losses[-1] < 0.5 * losses[0]
+    # guessing 0 scores about 1.0
+    assert result["mse"] < 0.2, result["mse"]
+    assert result["skipped_updates"] == 0 and result["updates"] == 4 * 20
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "brc"])
+def test_every_cell_trains_and_gates_are_logged_when_available(tmp_path, cell):
+    result = train_seed(small(cell=cell, epochs=1), 0, tmp_path, progress=False)
+    record = result["history"][0]
+    assert 0 < record["test"]["mse"] < 10
+    model = SequenceModel(cell, 1, 1)
+    if model.has_gates:
+        assert len(record["gates"]) == 2
+        for layer in record["gates"]:
+            assert 0 <= layer["bistable_fraction"] <= 1 and 0 < layer["mean_c"] < 1
+    else:
+        assert record["gates"] == []
+    assert list(tmp_path.glob("events.out.tfevents.*"))
+
+
+def test_denoising_and_classification_losses(tmp_path):
+    import numpy as np
+
+    config = small(benchmark="denoising", seq_len=20, forget=5, epochs=1)
+    result = train_seed(config, 0, tmp_path / "d", progress=False)
+    assert result["mse"] > 0
+    # pvlmnist on synthetic images: readout at each sample's own length
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
+    x, y, lengths = make_dataset("pvlmnist", None, images=images, labels=np.arange(20) % 10,
+                                 max_black_lines=6)
+    model = SequenceModel("nbrc", 28, 10, readout="length", hidden_size=8)
+    pred = model(x, lengths)
+    for i in (0, 5):
+        alone = model(x[i:i + 1, : int(lengths[i])], lengths[i:i + 1])
+        assert torch.allclose(pred[i], alone[0], atol=1e-6)
+
+
+def test_update_with_nan_gradient_is_skipped():
+    config = small()
+    torch.manual_seed(0)
+    model = SequenceModel("nbrc", 1, 1, hidden_size=8)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(4, 5, 1)
+    x[2, 3, 0] = float("nan")
+    loss, applied = train_step(config, model, optimizer, Batch(x, torch.randn(4, 1)), "cpu")
+    assert not applied
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    loss, applied = train_step(config, model, optimizer, Batch(x.nan_to_num(), torch.randn(4, 1)), "cpu")
+    assert applied
+    assert not all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+class StopAfter(StopRequest):
+    """Requests a stop once ``updates`` updates have been checked."""
+
+    def __init__(self, updates):
+        super().__init__()
+        self.left = updates
+
+    @property
+    def requested(self):
+        self.left -= 1
+        return self.left < 0
+
+    @requested.setter
+    def requested(self, value):
+        pass
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
+    config = small()  # 2 epochs of 6 updates
+    reference = train_seed(config, 0, tmp_path / "ref", progress=False)
+
+    # interrupted after epoch 1 (6 updates), then resumed
+    with pytest.raises(TrainingInterrupted):
+        train_seed(config, 0, tmp_path / "a", stop=StopAfter(6), progress=False)
+    resumed_a = train_seed(config, 0, tmp_path / "a", progress=False)
+    # interrupted in the middle of epoch 2, then resumed
+    with pytest.raises(TrainingInterrupted):
+        train_seed(config, 0, tmp_path / "b", stop=StopAfter(9), progress=False)
+    assert torch.load(tmp_path / "b" / CHECKPOINT, weights_only=False)["state"]["batch"] == 4
+    resumed_b = train_seed(config, 0, tmp_path / "b", progress=False)
+    # a finished 1-epoch run extended to 2 epochs
+    train_seed(dataclasses.replace(config, epochs=1), 0, tmp_path / "c", progress=False)
+    extended = train_seed(config, 0, tmp_path / "c", progress=False)
+
+    ref = final_parameters(tmp_path / "ref")
+    for name in ("a", "b", "c"):
+        params = final_parameters(tmp_path / name)
+        assert all(torch.equal(ref[k], params[k]) for k in ref), name
+    for result in (resumed_a, resumed_b, extended):
+        assert result["mse"] == reference["mse"]
+        assert result["updates"] == reference["updates"] == 12
+        assert [h["train_loss"] for h in result["history"]] == \
+            [h["train_loss"] for h in reference["history"]]
+
+
+def test_finished_run_is_not_trained_again(tmp_path):
+    config = small(epochs=1)
+    first = train_seed(config, 0, tmp_path, progress=False)
+    stamp = (tmp_path / CHECKPOINT).stat().st_mtime_ns
+    again = train_seed(config, 0, tmp_path, progress=False)
+    assert again["mse"] == first["mse"]
+    assert (tmp_path / CHECKPOINT).stat().st_mtime_ns == stamp
+
+
+def test_checkpoint_of_other_settings_is_refused(tmp_path):
+    train_seed(small(epochs=2), 0, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="lr: 0.001 -> 0.01"):
+        train_seed(small(epochs=2, lr=1e-2), 0, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="2 epochs done, more than the 1 asked"):
+        train_seed(small(epochs=1), 0, tmp_path, progress=False)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="copy-first.*denoising.*plmnist.*psmnist.*pvlmnist"):
+        SupervisedConfig("copy-last", "nbrc")
+    with pytest.raises(ValueError, match="takes no forget"):
+        SupervisedConfig("copy-first", "nbrc", forget=5)
+    full = SupervisedConfig("denoising", "nbrc")
+    assert full.reduced() == [] and full.dataset_params() == {"seq_len": 400, "forget": 200}
+    assert full.sizes() == (40_000, 50_000) and full.run_name() == "denoising-seq_len400-forget200-nbrc"
+    mnist = SupervisedConfig("pvlmnist", "gru", epochs=5, seeds=(0,))
+    assert mnist.dataset_params() == {"max_black_lines": 472} and mnist.sizes() == (60_000, 10_000)
+    assert mnist.reduced() == ["epochs=5 (paper 50)", "1 seed(s) (paper 3)"]
