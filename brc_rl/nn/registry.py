@@ -1,0 +1,34 @@
+"""``make_rnn``: the one way the library builds a memory."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from brc_rl.nn.baselines import GRU, LSTM
+from brc_rl.nn.modules import BRC, NBRC
+
+RNN_REGISTRY: dict[str, type[nn.Module]] = {"brc": BRC, "nbrc": NBRC, "gru": GRU, "lstm": LSTM}
+
+
+def make_rnn(name: str, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs) -> nn.Module:
+    """Build a recurrent memory by name.
+
+    Every memory has the interface of :class:`brc_rl.nn.BRC`:
+    ``output, h_n = rnn(input, hx=None, resets=None)`` and a ``state_size`` attribute
+    (hx is (num_layers, N, state_size); 2 * hidden_size for "lstm").
+
+    Args:
+        name: one of ``RNN_REGISTRY``: "brc", "nbrc", "gru", "lstm".
+        input_size, hidden_size, num_layers: as torch.nn.GRU.
+        **kwargs: passed to the class (bias, batch_first, dropout, device, dtype, ...).
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    try:
+        cls = RNN_REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown cell {name!r}; valid cells: {', '.join(sorted(RNN_REGISTRY))}"
+        ) from None
+    return cls(input_size, hidden_size, num_layers, **kwargs)
