@@ -141,9 +141,11 @@ def test_finished_run_is_not_trained_again(tmp_path):
     config = small(epochs=1)
     first = train_seed(config, 0, tmp_path, progress=False)
     stamp = (tmp_path / CHECKPOINT).stat().st_mtime_ns
+    events = sorted(tmp_path.glob("events.out.tfevents.*"))
     again = train_seed(config, 0, tmp_path, progress=False)
     assert again["mse"] == first["mse"]
     assert (tmp_path / CHECKPOINT).stat().st_mtime_ns == stamp
+    assert sorted(tmp_path.glob("events.out.tfevents.*")) == events
 
 
 def test_checkpoint_of_other_settings_is_refused(tmp_path):

@@ -126,14 +126,15 @@ def loss_fn(config: SupervisedConfig, pred: Tensor, target: Tensor) -> Tensor:
     return F.mse_loss(pred, target)
 
 
-def to_device(batch: Batch, device: torch.device) -> tuple[Tensor, Tensor, Tensor | None]:
+def to_device(batch: Batch, device: torch.device | str) -> tuple[Tensor, Tensor, Tensor | None]:
     """Move a batch; variable-length inputs are cut to the batch's longest sequence."""
     x = batch.x if batch.lengths is None else batch.x[:, : int(batch.lengths.max())]
     lengths = None if batch.lengths is None else batch.lengths.to(device)
     return x.to(device), batch.y.to(device), lengths
 
 
-def train_step(config, model, optimizer, batch: Batch, device) -> tuple[float, bool]:
+def train_step(config: SupervisedConfig, model: SequenceModel, optimizer: torch.optim.Optimizer,
+               batch: Batch, device: torch.device | str) -> tuple[float, bool]:
     """One Adam update; skipped (returns False) when the loss or a gradient is not finite."""
     x, y, lengths = to_device(batch, device)
     optimizer.zero_grad(set_to_none=True)
@@ -147,7 +148,8 @@ def train_step(config, model, optimizer, batch: Batch, device) -> tuple[float, b
 
 
 @torch.no_grad()
-def evaluate(config: SupervisedConfig, model, data: SequenceData, device) -> dict[str, float]:
+def evaluate(config: SupervisedConfig, model: SequenceModel, data: SequenceData,
+             device: torch.device | str) -> dict[str, float]:
     """The benchmark's test metrics over all of ``data``."""
     model.eval()
     squared, count, preds, targets = 0.0, 0, [], []
@@ -169,7 +171,8 @@ def evaluate(config: SupervisedConfig, model, data: SequenceData, device) -> dic
 
 
 @torch.no_grad()
-def probe_gates(model, data: SequenceData, device) -> list[dict[str, float]]:
+def probe_gates(model: SequenceModel, data: SequenceData,
+                device: torch.device | str) -> list[dict[str, float]]:
     """Gate statistics on the first 100 test sequences; empty without gates."""
     if not model.has_gates:
         return []
@@ -180,7 +183,8 @@ def probe_gates(model, data: SequenceData, device) -> list[dict[str, float]]:
     return gate_statistics(gates, lengths)
 
 
-def save_checkpoint(path: Path, protocol, seed, model, optimizer, state: TrainState) -> None:
+def save_checkpoint(path: Path, protocol: dict[str, Any], seed: int, model: SequenceModel,
+                    optimizer: torch.optim.Optimizer, state: TrainState) -> None:
     """Write the checkpoint atomically (a crash while writing keeps the previous one)."""
     payload = {
         "protocol": protocol, "seed": seed, "state": state.__dict__,
@@ -194,7 +198,8 @@ def save_checkpoint(path: Path, protocol, seed, model, optimizer, state: TrainSt
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, protocol, model, optimizer) -> TrainState:
+def load_checkpoint(path: Path, protocol: dict[str, Any], model: SequenceModel,
+                    optimizer: torch.optim.Optimizer) -> TrainState:
     """Restore model, optimizer and RNG states; refuse a checkpoint of other settings."""
     payload = torch.load(path, map_location="cpu", weights_only=False)
     old = payload["protocol"]
@@ -233,75 +238,96 @@ def train_seed(
 
     Returns:
         ``{"seed", <test metrics>, "epochs", "updates", "skipped_updates",
-        "train_seconds", "history"}``.
+        "train_seconds", "history"}``; train_seconds counts the updates only.
 
     Raises:
         TrainingInterrupted: ``stop.requested`` became true (checkpoint written).
         ValueError: the checkpoint holds other settings, or more epochs than asked.
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    device, protocol, stop = resolve_device(config.device), config.protocol(), stop or StopRequest()
-    train_data, test_data = build_data(config, seed)
-    torch.manual_seed(seed)
-    model = SequenceModel(config.cell, train_data.input_size, train_data.output_size,
-                          config.spec.readout, config.hidden_size, config.num_layers).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    path = run_dir / CHECKPOINT
-    state = load_checkpoint(path, protocol, model, optimizer) if path.exists() else TrainState()
-    if state.epoch > config.epochs:
-        raise ValueError(f"{path} has {state.epoch} epochs done, more than the {config.epochs} asked")
-    with SummaryWriter(str(run_dir), purge_step=state.updates or None) as writer:
-        last_save = time.monotonic()
-        while state.epoch < config.epochs:
-            batches = epoch_order(seed, state.epoch, len(train_data)).split(config.batch_size)
-            bar = tqdm(batches[state.batch:], initial=state.batch, total=len(batches), leave=False,
-                       desc=f"seed {seed} epoch {state.epoch + 1}/{config.epochs}", disable=not progress)
-            for index in bar:
-                started = time.perf_counter()
-                loss, applied = train_step(config, model, optimizer, train_data.batch(index), device)
-                state.train_seconds += time.perf_counter() - started
-                state.batch, state.updates = state.batch + 1, state.updates + 1
-                if applied:
-                    state.loss_sum, state.loss_count = state.loss_sum + loss, state.loss_count + 1
-                else:
-                    state.skipped += 1
-                if state.updates % LOG_EVERY == 0:
-                    writer.add_scalar("train/batch_loss", loss, state.updates)
-                bar.set_postfix(loss=f"{loss:.4f}")
-                if stop.requested or time.monotonic() - last_save > config.checkpoint_every_s:
-                    save_checkpoint(path, protocol, seed, model, optimizer, state)
-                    last_save = time.monotonic()
-                    if stop.requested:
-                        raise TrainingInterrupted(f"stopped; resume from {path}")
-            end_epoch(config, model, test_data, device, state, writer)
-            save_checkpoint(path, protocol, seed, model, optimizer, state)
-            last_save = time.monotonic()
+    job = SeedTraining(config, seed, Path(run_dir))
+    state = job.state
+    if state.epoch < config.epochs:
+        with SummaryWriter(str(job.run_dir), purge_step=state.updates or None) as writer:
+            while state.epoch < config.epochs:
+                job.train_epoch(writer, stop or StopRequest(), progress)
+                job.end_epoch(writer)
+                job.save()
     final = state.history[-1]
     return {"seed": seed, **final["test"], "epochs": state.epoch, "updates": state.updates,
             "skipped_updates": state.skipped, "train_seconds": round(state.train_seconds, 3),
             "history": state.history}
 
 
-def end_epoch(config, model, test_data, device, state: TrainState, writer: SummaryWriter) -> None:
-    """Record the epoch (test metrics, gates) in the history and tensorboard; next epoch."""
-    state.epoch += 1
-    record: dict[str, Any] = {
-        "epoch": state.epoch, "updates": state.updates, "skipped_updates": state.skipped,
-        "train_loss": state.loss_sum / state.loss_count if state.loss_count else float("nan"),
-    }
-    writer.add_scalar("train/loss", record["train_loss"], state.updates)
-    writer.add_scalar("train/skipped_updates", state.skipped, state.updates)
-    if state.epoch % config.eval_every == 0 or state.epoch == config.epochs:
-        record["test"] = evaluate(config, model, test_data, device)
-        for name, value in record["test"].items():
-            writer.add_scalar(f"test/{name}", value, state.updates)
-        record["gates"] = probe_gates(model, test_data, device)
-        for k, layer in enumerate(record["gates"]):
-            for name, value in layer.items():
-                writer.add_scalar(f"gates/layer{k}/{name}", value, state.updates)
-    state.history.append(record)
-    state.batch, state.loss_sum, state.loss_count = 0, 0.0, 0
+class SeedTraining:
+    """The data, model, optimizer and state of one seed's training (see :func:`train_seed`)."""
+
+    def __init__(self, config: SupervisedConfig, seed: int, run_dir: Path):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.config, self.seed, self.run_dir = config, seed, run_dir
+        self.device, self.protocol = resolve_device(config.device), config.protocol()
+        self.train_data, self.test_data = build_data(config, seed)
+        torch.manual_seed(seed)
+        self.model = SequenceModel(
+            config.cell, self.train_data.input_size, self.train_data.output_size,
+            config.spec.readout, config.hidden_size, config.num_layers).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.path = run_dir / CHECKPOINT
+        self.state = (load_checkpoint(self.path, self.protocol, self.model, self.optimizer)
+                      if self.path.exists() else TrainState())
+        if self.state.epoch > config.epochs:
+            raise ValueError(f"{self.path} has {self.state.epoch} epochs done, more than the "
+                             f"{config.epochs} asked")
+
+    def save(self) -> None:
+        save_checkpoint(self.path, self.protocol, self.seed, self.model, self.optimizer, self.state)
+
+    def train_epoch(self, writer: SummaryWriter, stop: StopRequest, progress: bool) -> None:
+        """The remaining updates of the current epoch; checkpoint on stop or on time."""
+        config, state = self.config, self.state
+        batches = epoch_order(self.seed, state.epoch, len(self.train_data)).split(config.batch_size)
+        bar = tqdm(batches[state.batch:], initial=state.batch, total=len(batches), leave=False,
+                   desc=f"seed {self.seed} epoch {state.epoch + 1}/{config.epochs}",
+                   disable=not progress)
+        last_save = time.monotonic()
+        for index in bar:
+            started = time.perf_counter()
+            loss, applied = train_step(config, self.model, self.optimizer,
+                                       self.train_data.batch(index), self.device)
+            state.train_seconds += time.perf_counter() - started
+            state.batch, state.updates = state.batch + 1, state.updates + 1
+            if applied:
+                state.loss_sum, state.loss_count = state.loss_sum + loss, state.loss_count + 1
+            else:
+                state.skipped += 1
+            if state.updates % LOG_EVERY == 0:
+                writer.add_scalar("train/batch_loss", loss, state.updates)
+            bar.set_postfix(loss=f"{loss:.4f}")
+            if stop.requested or time.monotonic() - last_save > config.checkpoint_every_s:
+                self.save()
+                last_save = time.monotonic()
+                if stop.requested:
+                    raise TrainingInterrupted(f"stopped; resume from {self.path}")
+
+    def end_epoch(self, writer: SummaryWriter) -> None:
+        """Record the epoch (test metrics, gates) in the history and tensorboard."""
+        config, state = self.config, self.state
+        state.epoch += 1
+        record: dict[str, Any] = {
+            "epoch": state.epoch, "updates": state.updates, "skipped_updates": state.skipped,
+            "train_loss": state.loss_sum / state.loss_count if state.loss_count else float("nan"),
+        }
+        writer.add_scalar("train/loss", record["train_loss"], state.updates)
+        writer.add_scalar("train/skipped_updates", state.skipped, state.updates)
+        if state.epoch % config.eval_every == 0 or state.epoch == config.epochs:
+            record["test"] = evaluate(config, self.model, self.test_data, self.device)
+            for name, value in record["test"].items():
+                writer.add_scalar(f"test/{name}", value, state.updates)
+            record["gates"] = probe_gates(self.model, self.test_data, self.device)
+            for k, layer in enumerate(record["gates"]):
+                for name, value in layer.items():
+                    writer.add_scalar(f"gates/layer{k}/{name}", value, state.updates)
+        state.history.append(record)
+        state.batch, state.loss_sum, state.loss_count = 0, 0.0, 0
 
 
 def summarize(per_seed: list[dict[str, Any]], metrics: tuple[str, ...]) -> dict[str, dict[str, float]]:
