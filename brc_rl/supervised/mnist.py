@@ -200,12 +200,14 @@ def _decompress(data: bytes, origin: object) -> bytes:
         raise MnistUnavailableError(f"{origin} is not a valid gzip file ({err})") from err
 
 
-def _check(data: bytes, name: str, raw_md5: Mapping[str, str], origin: object, cache: Path) -> bytes:
+def _check(data: bytes, name: str, raw_md5: Mapping[str, str], origin: object,
+           cache: Path) -> bytes:
     actual = _md5(data)
     if actual != raw_md5[name]:
         raise MnistUnavailableError(
             f"MNIST file {origin} is corrupt or not {name}: md5 of its content is {actual}, "
-            f"expected {raw_md5[name]}. Delete or replace it.\n" + HOW_TO_PROVIDE.format(cache=cache)
+            f"expected {raw_md5[name]}. Delete or replace it.\n"
+            + HOW_TO_PROVIDE.format(cache=cache)
         )
     return data
 
@@ -247,7 +249,9 @@ def _from_tarball(tarball: Path, name: str, cache: Path) -> bytes:
                     extracted = tar.extractfile(member)
                     assert extracted is not None  # a regular file always has content
                     data = extracted.read()
-                    return _decompress(data, f"{tarball}:{member.name}") if base.endswith(".gz") else data
+                    if base.endswith(".gz"):
+                        return _decompress(data, f"{tarball}:{member.name}")
+                    return data
     except tarfile.TarError as err:
         raise MnistUnavailableError(f"{tarball} is not a readable tarball ({err})") from err
     raise MnistUnavailableError(

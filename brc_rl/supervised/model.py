@@ -75,7 +75,8 @@ class SequenceModel(nn.Module):
         if steps == "length":
             if lengths is None:
                 raise ValueError("readout 'length' needs the lengths of the sequences")
-            last = output[torch.arange(output.shape[0], device=output.device), lengths.to(output.device) - 1]
+            rows = torch.arange(output.shape[0], device=output.device)
+            last = output[rows, lengths.to(output.device) - 1]
             return self.head(last)
         return self.head(output[:, -int(steps):]).flatten(1)
 

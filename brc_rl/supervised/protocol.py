@@ -99,12 +99,14 @@ class SupervisedConfig:
 
     def __post_init__(self) -> None:
         if self.benchmark not in BENCHMARKS:
-            raise ValueError(f"unknown benchmark {self.benchmark!r}; expected one of {sorted(BENCHMARKS)}")
+            raise ValueError(f"unknown benchmark {self.benchmark!r}; "
+                             f"expected one of {sorted(BENCHMARKS)}")
         options = BENCHMARKS[self.benchmark].options
         for name in ("seq_len", "forget", "black_lines"):
             if getattr(self, name) is not None and name not in options:
                 raise ValueError(
-                    f"benchmark {self.benchmark!r} takes no {name}; it takes {sorted(options) or 'none'}"
+                    f"benchmark {self.benchmark!r} takes no {name}; "
+                    f"it takes {sorted(options) or 'none'}"
                 )
         for name in ("epochs", "batch_size", "hidden_size", "num_layers", "eval_every"):
             if int(getattr(self, name)) < 1:

@@ -26,7 +26,8 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]
     for path in paths:
         payload = json.loads(Path(path).read_text())
         if not isinstance(payload, dict) or payload.get("format") != RESULTS_FORMAT:
-            raise ValueError(f"{path} is not a brc-rl supervised results file (format {RESULTS_FORMAT})")
+            raise ValueError(
+                f"{path} is not a brc-rl supervised results file (format {RESULTS_FORMAT})")
         if payload["benchmark"] not in BENCHMARKS:
             raise ValueError(f"{path}: unknown benchmark {payload['benchmark']!r}; "
                              f"expected one of {sorted(BENCHMARKS)}")
@@ -43,8 +44,9 @@ def fmt(mean: float, std: float) -> str:
 def protocol_note(protocol: dict[str, Any]) -> str:
     """One line saying what a run did."""
     seeds = protocol["seeds"]
-    text = (f"{protocol['epochs']} epochs, {protocol['train_size']} train / {protocol['test_size']} "
-            f"test samples, batch {protocol['batch_size']}, Adam lr {protocol['lr']:g}, "
+    text = (f"{protocol['epochs']} epochs, {protocol['train_size']} train / "
+            f"{protocol['test_size']} test samples, batch {protocol['batch_size']}, "
+            f"Adam lr {protocol['lr']:g}, "
             f"{protocol['num_layers']} x {protocol['hidden_size']} units, "
             f"{len(seeds)} seed(s) {seeds}")
     if protocol["reduced"]:
@@ -111,4 +113,5 @@ def _source_label(benchmark: str, params: dict[str, Any], result: dict[str, Any]
     extra = [f"{k}={v}" for k, v in params.items()
              if k in FIXED_PARAMS.get(benchmark, {}) and v != FIXED_PARAMS[benchmark][k]]
     reduced = ", reduced" if result["protocol"]["reduced"] else ""
-    return f"measured{reduced}" + (f" ({', '.join(extra)})" if extra else "") + f" [{notes.index(note) + 1}]"
+    params = f" ({', '.join(extra)})" if extra else ""
+    return f"measured{reduced}{params} [{notes.index(note) + 1}]"

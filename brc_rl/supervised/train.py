@@ -203,7 +203,8 @@ def load_checkpoint(path: Path, protocol: dict[str, Any], model: SequenceModel,
     """Restore model, optimizer and RNG states; refuse a checkpoint of other settings."""
     payload = torch.load(path, map_location="cpu", weights_only=False)
     old = payload["protocol"]
-    diff = [f"{k}: {old.get(k)!r} -> {protocol[k]!r}" for k in RESUME_KEYS if old.get(k) != protocol[k]]
+    diff = [f"{k}: {old.get(k)!r} -> {protocol[k]!r}"
+            for k in RESUME_KEYS if old.get(k) != protocol[k]]
     if diff:
         raise ValueError(
             f"{path} was written with other settings ({'; '.join(diff)}); use another "
@@ -330,7 +331,8 @@ class SeedTraining:
         state.batch, state.loss_sum, state.loss_count = 0, 0.0, 0
 
 
-def summarize(per_seed: list[dict[str, Any]], metrics: tuple[str, ...]) -> dict[str, dict[str, float]]:
+def summarize(per_seed: list[dict[str, Any]],
+              metrics: tuple[str, ...]) -> dict[str, dict[str, float]]:
     """Mean and standard deviation (population, ddof = 0) of each metric over seeds."""
     return {m: {"mean": float(np.mean([r[m] for r in per_seed])),
                 "std": float(np.std([r[m] for r in per_seed])), "n": len(per_seed)}
@@ -356,7 +358,8 @@ def run(
     """
     run_dir = Path(config.logdir) / config.run_name()
     per_seed = []
-    for seed in tqdm(config.seeds, desc=config.run_name(), disable=not progress or len(config.seeds) == 1):
+    quiet = not progress or len(config.seeds) == 1
+    for seed in tqdm(config.seeds, desc=config.run_name(), disable=quiet):
         result = train_seed(config, seed, run_dir / f"seed{seed}", stop, progress)
         per_seed.append(result)
     metrics = config.spec.metrics
