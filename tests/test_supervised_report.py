@@ -134,8 +134,11 @@ def test_cli_trains_writes_json_and_renders_the_table(tmp_path, capsys):
     (["copy-first", "--cell", "nbrc", "--forget", "5"], "takes no forget"),
     (["copy-first", "--cell", "rnn9"], "unknown cell 'rnn9'; expected one of"),
     (["copy-first", "--cell", "nbrc", "--resume"], "--resume: no checkpoint"),
+    (["psmnist", "--cell", "nbrc", "--mnist", "."], "MNIST file train-images-idx3-ubyte (or train-"),
 ])
-def test_cli_errors(tmp_path, capsys, argv, message):
-    code = main(["supervised", *argv, "--logdir", str(tmp_path)])
+def test_cli_errors(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)  # "--mnist ." is an empty folder
+    monkeypatch.setenv("BRC_RL_DATA", str(tmp_path / "data"))
+    code = main(["supervised", *argv, "--logdir", str(tmp_path / "runs")])
     assert code == 2
     assert message in capsys.readouterr().err

@@ -72,6 +72,7 @@ def config_from_args(args: argparse.Namespace) -> SupervisedConfig:
 
 def run_command(args: argparse.Namespace) -> int:
     from brc_rl.nn import RNN_REGISTRY
+    from brc_rl.supervised.mnist import MnistUnavailableError
     from brc_rl.supervised.train import TrainingInterrupted, run, stop_on_signals, write_json
 
     try:
@@ -95,7 +96,7 @@ def run_command(args: argparse.Namespace) -> int:
     except TrainingInterrupted as err:
         print(f"interrupted: {err}; run the same command again to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except ValueError as err:
+    except (ValueError, MnistUnavailableError) as err:
         return _fail(err)
     if args.json:
         write_json(args.json, results)
