@@ -3,16 +3,21 @@
     PYTHONPATH=. python benchmarks/supervised_epoch_time.py copy-first --seq-len 300 \
         --cells nbrc gru --batches 5
 
-Times ``--batches`` training updates (forward, backward, Adam) and as many test
-forward passes, after one warm-up of each, then extrapolates to the protocol's
-400 updates (40,000 samples / 100) and 50,000 test samples (MNIST: 600 and 10,000).
-The figures are an EXTRAPOLATION, not a measured epoch.
+Times ``--batches`` training updates (forward, backward, Adam) and half as many test
+forward passes of 500 samples, after one warm-up of each (median per call), then
+extrapolates to the protocol's 400 updates (40,000 samples / 100) and 50,000 test
+samples (MNIST: 600 updates and 10,000 test samples). The figures are an EXTRAPOLATION, not a measured epoch. Each cell is timed in its own
+process, as a training run is (numba's OpenMP threads left over from a BRC/nBRC kernel
+slow a later torch GRU in the same process down).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
+import subprocess
+import sys
 import time
 
 import torch
@@ -23,11 +28,16 @@ from brc_rl.supervised.train import EVAL_BATCH, build_data, to_device, train_ste
 
 
 def seconds_per_call(fn, calls: int) -> float:
-    fn()  # warm-up (numba compilation, allocator)
-    started = time.perf_counter()
+    """Median seconds of ``calls`` calls after one warm-up (numba compilation, allocator).
+
+    The median, not the mean: on a shared machine a few calls stall on other jobs."""
+    fn()
+    times = []
     for _ in range(calls):
+        started = time.perf_counter()
         fn()
-    return (time.perf_counter() - started) / calls
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 def estimate(config: SupervisedConfig, batches: int) -> dict[str, float]:
@@ -65,15 +75,21 @@ def main() -> None:
     parser.add_argument("--black-lines", type=int)
     parser.add_argument("--batches", type=int, default=5)
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    for cell in args.cells:
-        config = SupervisedConfig(args.benchmark, cell, seq_len=args.seq_len, forget=args.forget,
-                                  black_lines=args.black_lines)
-        r = estimate(config, args.batches)
-        print(f"{config.run_name()}: {r['s_per_update']:.3f} s/update, "
-              f"{r['s_per_test_batch']:.3f} s per {EVAL_BATCH} test samples -> extrapolated epoch "
-              f"{r['train_epoch_s'] / 60:.1f} min training + {r['test_pass_s'] / 60:.1f} min test "
-              f"({args.batches} updates timed)")
+    if len(args.cells) > 1:
+        for cell in args.cells:
+            argv = [args.benchmark, "--cells", cell, "--batches", str(args.batches)]
+            for option in ("seq_len", "forget", "black_lines"):
+                if getattr(args, option) is not None:
+                    argv += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+            subprocess.run([sys.executable, __file__, *argv], check=True)
+        return
+    config = SupervisedConfig(args.benchmark, args.cells[0], seq_len=args.seq_len,
+                              forget=args.forget, black_lines=args.black_lines)
+    r = estimate(config, args.batches)
+    print(f"{config.run_name()} (torch {torch.__version__}, {torch.get_num_threads()} threads): "
+          f"{r['s_per_update']:.3f} s/update, {r['s_per_test_batch']:.3f} s per {EVAL_BATCH} "
+          f"test samples -> extrapolated epoch {r['train_epoch_s'] / 60:.1f} min training + "
+          f"{r['test_pass_s'] / 60:.1f} min test ({args.batches} updates timed)")
 
 
 if __name__ == "__main__":
