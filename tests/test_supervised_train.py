@@ -33,14 +33,14 @@ def final_parameters(run_dir):
 
 
 def test_nbrc_learns_copy_first_at_small_t(tmp_path):
-    config = SupervisedConfig("copy-first", "nbrc", seq_len=5, epochs=4, train_size=2000,
+    config = SupervisedConfig("copy-first", "nbrc", seq_len=5, epochs=6, train_size=2000,
                               test_size=1000, seeds=(0,), device="cpu")
     result = train_seed(config, 0, tmp_path, progress=False)
     losses = [h["train_loss"] for h in result["history"]]
     assert losses[-1] < 0.5 * losses[0]
-    # guessing 0 scores about 1.0
+    # guessing 0 scores about 1.0; seeds 0, 1, 2 reach 0.066, 0.075, 0.062
     assert result["mse"] < 0.2, result["mse"]
-    assert result["skipped_updates"] == 0 and result["updates"] == 4 * 20
+    assert result["skipped_updates"] == 0 and result["updates"] == 6 * 20
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "brc"])
