@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
+from sb3_contrib import RecurrentPPO
+
+import brc_rl.envs  # noqa: F401  (registers the ids)
 
 from brc_rl.envs.horizon import (
     HorizonResult,
@@ -91,3 +95,13 @@ def test_format_horizon_table():
 def test_bad_arguments_raise_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         evaluate_horizons(ScriptedTMazeAgent(), **kwargs)
+
+
+def test_works_with_sb3_contrib_recurrent_ppo():
+    # The real recurrent predict API: (N, 4) observations, LSTM state tuples, episode_start.
+    env = gym.make("brc_rl/TMaze-v0", corridor_length=4)
+    model = RecurrentPPO("MlpLstmPolicy", env, n_steps=16, batch_size=16, device="cpu", seed=0)
+    results = evaluate_horizons(model, [2, 8], n_episodes=6)
+    for length, result in results.items():
+        assert result.n_episodes == 6 and 0.0 <= result.success_rate <= 1.0
+        assert length + 1 <= result.mean_length <= 3 * (length + 1)
