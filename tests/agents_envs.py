@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numba
 import numpy as np
 import pytest
 import torch
@@ -15,12 +16,16 @@ def one_torch_thread():
 
     The networks here are tiny: with two OpenMP threads on a busy 2-core machine every
     small op waits for the other thread (measured: 12 ms per 2x16 Linear instead of 16 us).
-    Import this fixture into a test module to apply it there.
+    numba is pinned too: brc_rl.nn restores numba's thread count after every kernel call,
+    and with numba's OpenMP layer that also sets torch's. Import this fixture into a test
+    module to apply it there.
     """
-    previous = torch.get_num_threads()
+    previous = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(1)
+    numba.set_num_threads(1)
     yield
-    torch.set_num_threads(previous)
+    numba.set_num_threads(previous[1])
+    torch.set_num_threads(previous[0])
 
 
 class RecallEnv(gym.Env):

@@ -218,3 +218,35 @@ def test_rnn_kwargs_reach_the_memory():
     model = ppo(policy_kwargs=dict(rnn_kwargs=dict(recurrent_init="orthogonal")))
     assert model.policy.memory.recurrent_init == "orthogonal"
     assert model.policy.critic_memory.recurrent_init == "orthogonal"
+
+
+def test_sb3_callbacks_progress_bar_and_evaluate_policy(tmp_path):
+    from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnMaxEpisodes
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    model = ppo()
+    eval_callback = EvalCallback(recall_env(), n_eval_episodes=4, eval_freq=N_STEPS, log_path=str(tmp_path), verbose=0)
+    model.learn(10 * N_ENVS * N_STEPS, callback=[eval_callback, StopTrainingOnMaxEpisodes(6)], progress_bar=True)
+    assert model.num_timesteps < 10 * N_ENVS * N_STEPS  # stopped by episodes, read from the explicit locals
+    assert eval_callback.evaluations_results and len(eval_callback.evaluations_successes[0]) == 4
+    mean, _ = evaluate_policy(model, recall_env(), n_eval_episodes=6)
+    assert 0.0 <= mean <= 1.0
+
+
+def test_box_actions():
+    model = ppo(env=make_vec_env("Pendulum-v1", n_envs=N_ENVS, seed=0))
+    model.learn(2 * N_ENVS * N_STEPS)
+    actions, _ = model.predict(model.env.reset())
+    assert actions.shape == (N_ENVS, 1) and np.all(np.abs(actions) <= 2.0)
+    assert "train/std" in model.logger.name_to_value
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("cell", CELLS)
+def test_cuda_training_and_predict(cell):
+    model = ppo(cell=cell, device="cuda", policy_kwargs=dict(num_layers=2))
+    assert model.policy.memory.weight_ih_l0.is_cuda
+    model.learn(2 * N_ENVS * N_STEPS)
+    actions, state = model.predict(recall_env().reset(), deterministic=True)
+    assert actions.shape == (N_ENVS,) and state.shape[1] == N_ENVS
