@@ -250,3 +250,14 @@ def test_cuda_training_and_predict(cell):
     model.learn(2 * N_ENVS * N_STEPS)
     actions, state = model.predict(recall_env().reset(), deterministic=True)
     assert actions.shape == (N_ENVS,) and state.shape[1] == N_ENVS
+
+
+def test_target_kl_stops_the_update_early():
+    """Minibatch 1 sees the rollout's own policy (KL ~ 0) and steps; minibatch 2 sees the
+    changed policy, exceeds 1.5 * target_kl and ends the update (SB3's rule)."""
+    model = ppo(n_epochs=5, target_kl=1e-9)
+    start = parameters(model)
+    model.learn(N_ENVS * N_STEPS)
+    assert model._n_updates == 1  # 5 epochs would make 5
+    assert any(not torch.equal(a, b) for a, b in zip(start, parameters(model)))
+    assert model.logger.name_to_value["train/approx_kl"] > 0  # mean over the two minibatches evaluated

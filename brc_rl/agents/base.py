@@ -274,40 +274,44 @@ class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
             return th.mean(evaluation.log_prob)
         return -th.mean(evaluation.entropy)
 
+    def _train_on(self, batch: RecurrentRolloutSamples, first_epoch: bool, stats: dict[str, list[float]]) -> bool:
+        """One gradient step on a minibatch of sequences; False if the subclass stops early.
+
+        In the first epoch the actor memory's gates are handed to the memory monitor.
+        """
+        actions = batch.actions.long().flatten() if isinstance(self.action_space, spaces.Discrete) else batch.actions
+        evaluation = self.policy.evaluate_sequences(
+            batch.observations, actions, batch.states, batch.episode_starts, with_gates=first_epoch
+        )
+        if evaluation.gates is not None:
+            self.memory_monitor.record_gates(evaluation.gates)
+        advantages = batch.advantages
+        if self.normalize_advantage and len(advantages) > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        loss, batch_stats = self._loss(batch, evaluation, advantages)
+        for key, value in batch_stats.items():
+            stats[key].append(value)
+        if self._stop_early(batch_stats):
+            if self.verbose >= 1:
+                print(f"Early stopping at update {self._n_updates} (approx_kl {batch_stats['approx_kl']:.3f})")
+            return False
+        self.policy.optimizer.zero_grad()
+        loss.backward()
+        th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        self.policy.optimizer.step()
+        return True
+
     def train(self) -> None:
         """Update the policy on the rollout: n_epochs passes over whole-sequence minibatches."""
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         self._prepare_update()
         stats: dict[str, list[float]] = defaultdict(list)
-        stop = False
         for epoch in range(self.n_epochs):
-            for batch in self.rollout_buffer.get_sequences(self.envs_per_batch):
-                actions = batch.actions
-                if isinstance(self.action_space, spaces.Discrete):
-                    actions = actions.long().flatten()
-                evaluation = self.policy.evaluate_sequences(
-                    batch.observations, actions, batch.states, batch.episode_starts, with_gates=epoch == 0
-                )
-                if evaluation.gates is not None:
-                    self.memory_monitor.record_gates(evaluation.gates)
-                advantages = batch.advantages
-                if self.normalize_advantage and len(advantages) > 1:
-                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-                loss, batch_stats = self._loss(batch, evaluation, advantages)
-                for key, value in batch_stats.items():
-                    stats[key].append(value)
-                if self._stop_early(batch_stats):
-                    stop = True
-                    if self.verbose >= 1:
-                        print(f"Early stopping at epoch {epoch} (approx_kl {batch_stats['approx_kl']:.3f})")
-                    break
-                self.policy.optimizer.zero_grad()
-                loss.backward()
-                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-                self.policy.optimizer.step()
+            batches = self.rollout_buffer.get_sequences(self.envs_per_batch)
+            completed = all(self._train_on(batch, epoch == 0, stats) for batch in batches)
             self._n_updates += 1
-            if stop:
+            if not completed:
                 break
 
         for key, values in stats.items():

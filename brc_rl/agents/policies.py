@@ -30,7 +30,7 @@ from stable_baselines3.common.torch_layers import (
     MlpExtractor,
     NatureCNN,
 )
-from stable_baselines3.common.type_aliases import PyTorchObs
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
 from brc_rl.nn import make_rnn
@@ -82,7 +82,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         self,
         observation_space: spaces.Space,
         action_space: spaces.Space,
-        lr_schedule,
+        lr_schedule: Schedule,
         net_arch: list[int] | dict[str, list[int]] | None = None,
         activation_fn: type[nn.Module] = nn.Tanh,
         ortho_init: bool = True,
@@ -124,7 +124,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
             optimizer_class, optimizer_kwargs,
         )
 
-    def _build(self, lr_schedule) -> None:
+    def _build(self, lr_schedule: Schedule) -> None:
         """Build the memories, then SB3's heads and the optimizer (over all parameters)."""
         def make() -> nn.Module:
             return make_rnn(self.cell, self.features_dim, self.hidden_size, self.num_layers, **self.rnn_kwargs)
