@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gymnasium as gym
-import numba
 import numpy as np
 import pytest
 import torch
@@ -12,20 +11,16 @@ from gymnasium import spaces
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
-    """Run each test on one torch (and numba) thread, then restore the setting.
+    """Run each test on one torch thread (the numba kernels follow), then restore it.
 
     The networks here are tiny: with two OpenMP threads on a busy 2-core machine every
     small op waits for the other thread (measured: 12 ms per 2x16 Linear instead of 16 us).
-    numba is pinned too: brc_rl.nn restores numba's thread count after every kernel call,
-    and with numba's OpenMP layer that also sets torch's. Import this fixture into a test
-    module to apply it there.
+    Import this fixture into a test module to apply it there.
     """
-    previous = torch.get_num_threads(), numba.get_num_threads()
+    previous = torch.get_num_threads()
     torch.set_num_threads(1)
-    numba.set_num_threads(1)
     yield
-    numba.set_num_threads(previous[1])
-    torch.set_num_threads(previous[0])
+    torch.set_num_threads(previous)
 
 
 class RecallEnv(gym.Env):

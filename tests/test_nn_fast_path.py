@@ -91,3 +91,17 @@ def test_cuda_matches_cpu(cls):
     torch.testing.assert_close(h_n_c.cpu(), h_n, rtol=1e-4, atol=1e-5)
     for p, g in zip(rnn.parameters(), cpu_grads):
         torch.testing.assert_close(p.grad.cpu(), g, rtol=1e-3, atol=1e-4)
+
+
+def test_kernels_follow_and_keep_torch_thread_count():
+    import numba
+
+    previous = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            BRC(2, 4)(torch.randn(3, 2, 2))
+            assert torch.get_num_threads() == threads
+            assert numba.get_num_threads() == min(threads, numba.config.NUMBA_NUM_THREADS)
+    finally:
+        torch.set_num_threads(previous)
