@@ -76,13 +76,18 @@ def bistable_scan_reference(
 
 @contextmanager
 def _numba_threads():
-    """Let numba use as many threads as torch (torch.set_num_threads applies to both)."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
+    """Run numba kernels on as many threads as torch uses (``torch.set_num_threads``).
+
+    With numba's OpenMP threading layer, numba and torch share one OpenMP runtime, so
+    setting numba's count can change torch's: torch's count is put back if it changed.
+    """
+    torch_threads = torch.get_num_threads()
+    wanted = max(1, min(torch_threads, numba.config.NUMBA_NUM_THREADS))
+    if numba.get_num_threads() != wanted:
+        numba.set_num_threads(wanted)
+        if torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
+    yield
 
 
 class _BistableScan(torch.autograd.Function):
