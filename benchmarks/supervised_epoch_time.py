@@ -7,8 +7,7 @@ Times ``--batches`` training updates (forward, backward, Adam) and half as many 
 forward passes of 500 samples, after one warm-up of each (median per call), then
 extrapolates to the protocol's 400 updates (40,000 samples / 100) and 50,000 test
 samples (MNIST: 600 updates and 10,000 test samples). The figures are an EXTRAPOLATION, not a measured epoch. Each cell is timed in its own
-process, as a training run is (numba's OpenMP threads left over from a BRC/nBRC kernel
-slow a later torch GRU in the same process down).
+process, as a training run is: no cell inherits another's thread or allocator state.
 """
 
 from __future__ import annotations
