@@ -329,10 +329,17 @@ def mnist_permutation(seed: int, size: int = 784) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _cached_mnist(split: str, source: str | None, data_env: str | None, mnist_env: str | None):
+    """MNIST split, loaded once per process; the environment variables are part of the key
+    because they change where the files come from."""
     return load_mnist(split, source=source)
 
 
-def _mnist_subset(n, seed, split, images, labels, source):
+def _mnist_subset(
+    n: int | None, seed: int, split: str, images: np.ndarray | None, labels: np.ndarray | None,
+    source: str | None,
+) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """The images and labels to use (given or MNIST's), a seeded subset of ``n``, and the
+    generator that drew it (for further per-sample draws)."""
     if (images is None) != (labels is None):
         raise ValueError("give both images and labels, or neither")
     if images is None:
