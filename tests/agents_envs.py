@@ -4,23 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
-import pytest
-import torch
 from gymnasium import spaces
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Run each test on one torch thread (the numba kernels follow), then restore it.
-
-    The networks here are tiny: with two OpenMP threads on a busy 2-core machine every
-    small op waits for the other thread (measured: 12 ms per 2x16 Linear instead of 16 us).
-    Import this fixture into a test module to apply it there.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 class RecallEnv(gym.Env):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from agents_envs import one_torch_thread, DictObs, ImageObs, RecallEnv
+from agents_envs import DictObs, ImageObs, RecallEnv
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from brc_rl.agents import ALGORITHMS, RecurrentA2C, RecurrentActorCriticPolicy, RecurrentPPO
 
-assert one_torch_thread  # autouse fixture, imported to apply here
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 CELLS = ["brc", "nbrc", "gru", "lstm"]
 N_ENVS, N_STEPS = 2, 16
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from agents_envs import RecallEnv, one_torch_thread
+from agents_envs import RecallEnv
 from sb3_contrib import RecurrentPPO as ContribRecurrentPPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 from brc_rl.agents import RecurrentA2C, RecurrentPPO
 
-pytestmark = pytest.mark.slow
-assert one_torch_thread  # autouse fixture, imported to apply here
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 DELAY, N_ENVS = 8, 8
 # Shared by every PPO below (ours, sb3-contrib's, SB3's feed-forward one).

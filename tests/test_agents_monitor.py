@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from agents_envs import RecallEnv, one_torch_thread
+from agents_envs import RecallEnv
 from stable_baselines3.common.env_util import make_vec_env
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from brc_rl.agents import MemoryMonitor, RecurrentA2C, RecurrentPPO
 
-assert one_torch_thread  # autouse fixture, imported to apply here
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 N_ENVS, N_STEPS = 2, 16
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from agents_envs import one_torch_thread, make_noise_env
+from agents_envs import make_noise_env
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from brc_rl.agents import RecurrentA2C, RecurrentPPO, valid_batch_sizes
 from brc_rl.agents.buffers import RecurrentRolloutBuffer
 
-assert one_torch_thread  # autouse fixture, imported to apply here
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 CELLS = ["brc", "nbrc", "gru", "lstm"]
 N_ENVS, N_STEPS = 3, 16
 # The rollout computes one step at a time, training the whole sequence at once: the

@@ -11,12 +11,7 @@ from brc_rl.supervised.paper import PAPER_COLUMNS, PAPER_TABLES
 from brc_rl.supervised.table import load_results, render_tables
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_accuracy_and_macro_f1_by_hand():

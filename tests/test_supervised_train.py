@@ -12,13 +12,7 @@ from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.train import CHECKPOINT, StopRequest, TrainingInterrupted, train_step
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny models: threads only add overhead (and stall on a shared 2-core machine)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small(**overrides) -> SupervisedConfig:
