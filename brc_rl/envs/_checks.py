@@ -1,0 +1,50 @@
+"""Argument checks shared by the environments: bad values raise ``ValueError``."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Collection
+
+
+def check_int(name: str, value: object, minimum: int) -> int:
+    """Return ``value`` if it is an integer >= ``minimum``.
+
+    Args:
+        name: the argument's name, used in the error message.
+        value: the value passed by the caller.
+        minimum: the smallest valid value.
+
+    Returns:
+        ``value`` as a Python ``int``.
+
+    Raises:
+        ValueError: if ``value`` is not an integer (booleans and floats are
+            refused, not rounded) or is smaller than ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_probability(name: str, value: object) -> float:
+    """Return ``value`` if it is a real number in [0, 1].
+
+    Raises:
+        ValueError: if ``value`` is not a real number in [0, 1].
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value: object, valid: Collection[str]) -> str:
+    """Return ``value`` if it is one of ``valid``.
+
+    Raises:
+        ValueError: naming the valid values, if ``value`` is not one of them.
+    """
+    if not isinstance(value, str) or value not in valid:
+        raise ValueError(f"unknown {name} {value!r}; valid values: {sorted(valid)}")
+    return str(value)
