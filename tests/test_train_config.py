@@ -17,7 +17,7 @@ BASE = {
     "algo": "ppo",
     "env": {"id": "brc_rl/TMaze-v0", "kwargs": {"corridor_length": 3}, "n_envs": 2},
     "policy": {"cell": "nbrc", "hidden_size": 8},
-    "hyperparams": {"n_steps": 16, "learning_rate": 1.0e-3},
+    "hyperparams": {"n_steps": 16, "batch_size": 32, "learning_rate": 1.0e-3},
     "total_timesteps": 64,
 }
 
@@ -32,7 +32,7 @@ def test_base_config_loads_with_defaults():
     config = config_from_dict(BASE)
     assert config.algo == "ppo" and config.env.n_envs == 2 and config.policy.hidden_size == 8
     assert config.policy.net_arch == [64] and config.policy.activation_fn == "tanh"  # defaults
-    assert config.hyperparams == {"n_steps": 16, "learning_rate": 1.0e-3}
+    assert config.hyperparams == {"n_steps": 16, "batch_size": 32, "learning_rate": 1.0e-3}
 
 
 @pytest.mark.parametrize(
@@ -180,3 +180,12 @@ def test_every_schema_key_is_documented_in_code_and_readme():
     readme = (ROOT / "docs" / "readme" / "train.md").read_text()
     documented = set(re.findall(r"^\| `([\w.]+)` \|", readme, flags=re.M))
     assert documented == set(keys)
+
+
+def test_batch_size_must_cut_whole_environments():
+    message = error_of(["hyperparams.batch_size=24"])  # n_steps 16, 2 envs
+    assert "'hyperparams.batch_size'" in message and "valid: 16, 32 or null" in message
+    assert config_from_dict(BASE, ["hyperparams.batch_size=null"]).hyperparams["batch_size"] is None
+    a2c = dict(BASE, algo="a2c", hyperparams={"n_steps": 16})
+    assert config_from_dict(a2c).algo == "a2c"  # A2C has no batch_size: one full batch
+    assert "RecurrentA2C takes no argument 'batch_size'" in error_of(["hyperparams.batch_size=32"], a2c)

@@ -12,7 +12,8 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
 from brc_rl.agents.config import config_from_dict
-from brc_rl.agents.run import _play, checkpoints, evaluate, make_env, train
+from brc_rl.agents.evaluation import _play, evaluate
+from brc_rl.agents.run import checkpoints, make_env, train
 from brc_rl.cli import main
 
 # 2 envs x 16 steps = 32 steps per rollout; totals are multiples of it.
@@ -154,8 +155,25 @@ def test_play_feeds_the_state_back_and_resets_it_at_episode_starts():
     agent = ScriptedAgent(corridor=3)
     returns, lengths, successes = _play(agent, env, episodes=20, deterministic=True)
     assert lengths == [4] * 20  # 3 moves right, one turn
-    assert all(r == (4.0 if s else -0.1) for r, s in zip(returns, successes))
+    assert returns == [pytest.approx(4.0 if s else -0.1) for s in successes]
     assert 0 < sum(successes) < 20  # the goal side is drawn at random
     starts = [start for start, _ in agent.calls]
     assert starts == [True, False, False, False] * 20
     assert [state for _, state in agent.calls[:5]] == [None, 1, 2, 3, 4]  # the returned state comes back
+
+
+def test_a2c_run_with_vecnormalize_saves_and_reloads_the_statistics(tmp_path):
+    from brc_rl.agents import RecurrentA2C
+    from brc_rl.agents.evaluation import find_model
+
+    data = dict(TINY, algo="a2c", hyperparams={"n_steps": 16}, eval_freq=32, checkpoint_freq=0,
+                env=dict(TINY["env"], normalize_obs=True, normalize_reward=True))
+    run_dir = train(data, run_dir=tmp_path / "run", argv=["test"])
+    assert [s for s, _ in checkpoints(run_dir)] == [128]  # checkpoint_freq 0: only at the end
+    assert (run_dir / "checkpoints" / "vecnormalize_128_steps.pkl").is_file()
+    assert (run_dir / "final_vecnormalize.pkl").is_file()
+    assert isinstance(RecurrentA2C.load(find_model(run_dir)), RecurrentA2C)
+    config = config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    env = make_env(config.env, 1, seed=0, vecnormalize=run_dir / "final_vecnormalize.pkl", training=False)
+    assert env.obs_rms.count > 128 and not env.training and not env.norm_reward
+    assert evaluate(run_dir, episodes=2).success_rate is not None

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from brc_rl.agents.config import ConfigError, parse_scalar
-from brc_rl.agents.run import RunError
+
+# brc_rl.agents (torch, SB3) is imported by the commands, not here: ``brc-rl --help`` stays fast.
 
 
 def register(subparsers: Any) -> None:
@@ -88,7 +88,8 @@ def _fail(command: str, error: Exception) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train (or resume) and print the run folder."""
-    from brc_rl.agents.run import resume, train
+    from brc_rl.agents.config import ConfigError, load_config
+    from brc_rl.agents.run import RunError, resume, train
 
     try:
         if (args.config is None) == (args.resume is None):
@@ -98,8 +99,6 @@ def run_train(args: argparse.Namespace) -> int:
                 raise ConfigError("--run-dir cannot be used with --resume (the run folder is RUN_DIR)")
             run_dir = resume(args.resume, args.overrides, argv=_train_argv(args))
         else:
-            from brc_rl.agents.config import load_config
-
             config = load_config(args.config, args.overrides)
             run_dir = train(config, run_dir=args.run_dir, argv=_train_argv(args))
     except (ConfigError, RunError) as error:
@@ -111,6 +110,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _parse_kwargs(pairs: list[str]) -> dict[str, Any]:
+    from brc_rl.agents.config import ConfigError, parse_scalar
+
     kwargs = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
@@ -122,7 +123,7 @@ def _parse_kwargs(pairs: list[str]) -> dict[str, Any]:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Evaluate a run and print its summary."""
-    from brc_rl.agents.run import evaluate
+    from brc_rl.agents.evaluation import evaluate
 
     try:
         result = evaluate(args.run_dir, args.episodes, args.deterministic, _parse_kwargs(args.env_kwargs),

@@ -18,24 +18,28 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
 import importlib
 import inspect
-import re
-import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Union, get_type_hints
 
 import yaml
 from torch import nn
 
+from brc_rl.agents.schema import (
+    ConfigError, apply_overrides, check_value, from_dict, matches, parameter_hints, parse_scalar, read_yaml,
+    type_name,
+)
 
-class ConfigError(ValueError):
-    """An invalid training config; the message names the key and the valid choices."""
+__all__ = [
+    "ACTIVATIONS", "FEATURES_EXTRACTORS", "WRAPPERS", "VEC_ENVS", "ConfigError", "EnvConfig", "PolicyConfig",
+    "TrainConfig", "apply_overrides", "config_from_dict", "dump_config", "load_config", "matches",
+    "parse_scalar", "read_yaml", "schema_docs", "validate",
+]
 
 
 # --------------------------------------------------------------------------- registries
@@ -145,6 +149,8 @@ class PolicyConfig:
     """Divide image observations by 255 (set false for MiniGrid's symbolic codes in a 0-255 Box)."""
     ortho_init: bool = True
     """Orthogonal initialisation of the heads (SB3)."""
+    rnn_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra keyword arguments of the cell (``brc_rl.nn.make_rnn``), e.g. ``{recurrent_init: orthogonal}`` for nbrc."""
 
 
 @dataclass
@@ -192,164 +198,6 @@ RESUME_OVERRIDABLE: tuple[str, ...] = (
     "total_timesteps", "checkpoint_freq", "keep_checkpoints", "eval_freq", "eval_episodes",
     "eval_deterministic", "progress_bar", "device",
 )
-
-
-# --------------------------------------------------------------------------- YAML
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads YAML 1.2 floats such as ``3e-4`` as numbers."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+][0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
-
-
-def parse_scalar(text: str) -> Any:
-    """Parse one ``--set`` value as YAML (``3e-4`` -> float, ``[64, 64]`` -> list, ``x`` -> str)."""
-    try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"cannot parse value {text!r} as YAML: {error}") from None
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a config file into a mapping.
-
-    Raises:
-        ConfigError: if the file is missing, is not YAML, or is not a mapping.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
-    try:
-        data = yaml.load(path.read_text(), Loader=_Loader)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
-    return data
-
-
-def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Return a copy of ``data`` with ``key.sub=value`` overrides applied (values parsed as YAML).
-
-    Raises:
-        ConfigError: on an override without ``=``, or one that descends into a non-mapping.
-    """
-    data = copy.deepcopy(data)
-    for override in overrides:
-        path, sep, text = override.partition("=")
-        if not sep or not path:
-            raise ConfigError(f"override {override!r} must look like key.subkey=value")
-        keys = path.split(".")
-        node = data
-        for depth, key in enumerate(keys[:-1]):
-            node = node.setdefault(key, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"cannot set {path!r}: {'.'.join(keys[: depth + 1])!r} is not a mapping")
-        node[keys[-1]] = parse_scalar(text)
-    return data
-
-
-# --------------------------------------------------------------------------- types
-def type_name(tp: Any) -> str:
-    """A readable name of an annotation: ``int``, ``list[int]``, ``float | None``."""
-    if tp is type(None):
-        return "None"
-    if get_origin(tp) in (Union, types.UnionType):
-        return " | ".join(type_name(arg) for arg in get_args(tp))
-    if isinstance(tp, type) and not get_args(tp):
-        return tp.__name__
-    if get_origin(tp) in (list, dict) and get_args(tp):
-        return f"{get_origin(tp).__name__}[{', '.join(type_name(arg) for arg in get_args(tp))}]"
-    return str(tp).replace("typing.", "").replace("collections.abc.", "")
-
-
-def matches(value: Any, tp: Any) -> bool:
-    """Whether a YAML value fits an annotation (ints fit floats; bools fit neither).
-
-    Classes and callables never come from YAML, so ``type[...]`` and ``Callable``
-    reject every value; annotation forms this function does not know accept it.
-    """
-    origin, args = get_origin(tp), get_args(tp)
-    if tp is Any:
-        return True
-    if origin in (Union, types.UnionType):
-        return any(matches(value, arg) for arg in args)
-    if origin is Literal:
-        return value in args
-    if origin in (list, Sequence, tuple):
-        return isinstance(value, list) and all(matches(v, args[0]) for v in value) if args else isinstance(value, list)
-    if origin in (dict, Mapping):
-        key_tp, value_tp = args or (Any, Any)
-        return isinstance(value, dict) and all(matches(k, key_tp) and matches(v, value_tp) for k, v in value.items())
-    if origin is type or tp is Callable or origin is Callable:
-        return False
-    if tp is type(None):
-        return value is None
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(tp, type):
-        return isinstance(value, tp)
-    return True
-
-
-def check_value(key: str, value: Any, tp: Any) -> None:
-    """Raise ConfigError unless ``value`` fits ``tp``, naming ``key``, expected and actual."""
-    if not matches(value, tp):
-        raise ConfigError(f"config key {key!r}: expected {type_name(tp)}, got {type(value).__name__} {value!r}")
-
-
-def _unknown_key(key: str, valid: Sequence[str]) -> ConfigError:
-    name = key.rsplit(".", 1)[-1]
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ConfigError(f"unknown config key {key!r}{hint}; valid keys here: {', '.join(valid)}")
-
-
-def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
-    """Build dataclass ``cls`` from a mapping, checking keys, types and minimums.
-
-    Raises:
-        ConfigError: on an unknown or missing key, a wrong type or a value below its minimum.
-    """
-    if not isinstance(data, dict):
-        where = f"config key {prefix.rstrip('.')!r}" if prefix else "the config"
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__} {data!r}")
-    hints = get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in names:
-            raise _unknown_key(f"{prefix}{key}", names)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        key = prefix + f.name
-        if f.name not in data:
-            if f.default is MISSING and f.default_factory is MISSING:
-                raise ConfigError(f"missing required config key {key!r}")
-            continue
-        value = data[f.name]
-        if dataclasses.is_dataclass(hints[f.name]):
-            kwargs[f.name] = from_dict(hints[f.name], value, key + ".")
-            continue
-        check_value(key, value, hints[f.name])
-        if "min" in f.metadata and value < f.metadata["min"]:
-            raise ConfigError(f"config key {key!r}: expected an integer >= {f.metadata['min']}, got {value!r}")
-        kwargs[f.name] = copy.deepcopy(value)
-    return cls(**kwargs)
 
 
 # --------------------------------------------------------------------------- validation
@@ -408,10 +256,7 @@ def check_hyperparams(algo_cls: type, hyperparams: Mapping[str, Any]) -> None:
         ConfigError: for a reserved or unknown name (listing the valid ones) or a wrong type.
     """
     params = inspect.signature(algo_cls.__init__).parameters
-    try:
-        hints = get_type_hints(algo_cls.__init__)
-    except Exception:  # unresolvable annotations: names are still checked
-        hints = {}
+    hints = parameter_hints(algo_cls.__init__)
     valid = sorted(n for n in params if n != "self" and n not in RESERVED_HYPERPARAMS)
     for name, value in hyperparams.items():
         key = f"hyperparams.{name}"
@@ -421,6 +266,27 @@ def check_hyperparams(algo_cls: type, hyperparams: Mapping[str, Any]) -> None:
             raise ConfigError(f"config key {key!r}: {algo_cls.__name__} takes no argument {name!r}; valid: {', '.join(valid)}")
         if name in hints:
             check_value(key, value, hints[name])
+
+
+def check_batch_size(algo_cls: type, hyperparams: Mapping[str, Any], n_envs: int) -> None:
+    """Check that ``batch_size`` cuts the rollout along whole environments (k * n_steps, k | n_envs).
+
+    Raises:
+        ConfigError: for another batch size, listing the valid ones.
+    """
+    from brc_rl.agents import valid_batch_sizes
+
+    params = inspect.signature(algo_cls.__init__).parameters
+    if "batch_size" not in params or "n_steps" not in params:
+        return
+    n_steps = hyperparams.get("n_steps", params["n_steps"].default)
+    batch_size = hyperparams.get("batch_size", params["batch_size"].default)
+    valid = valid_batch_sizes(n_steps, n_envs)
+    if batch_size is not None and batch_size not in valid:
+        raise ConfigError(
+            f"config key 'hyperparams.batch_size': {batch_size} does not cut a rollout of n_steps={n_steps} "
+            f"x env.n_envs={n_envs} into whole environments; valid: {', '.join(map(str, valid))} or null"
+        )
 
 
 def _check_wrappers(wrappers: Sequence[Any]) -> None:
@@ -457,6 +323,7 @@ def validate(config: TrainConfig) -> TrainConfig:
     check_env_id(config.env.id)
     check_env_kwargs(config.env.id, config.env.kwargs)
     check_hyperparams(algo_cls, config.hyperparams)
+    check_batch_size(algo_cls, config.hyperparams, config.env.n_envs)
     return config
 
 
@@ -487,7 +354,7 @@ def dump_config(config: TrainConfig, path: str | Path) -> None:
 
 
 def schema_docs() -> list[tuple[str, str, str, str]]:
-    """``(key, type, default, doc)`` of every config key, from the field docstrings.
+    """``(key, type, default as YAML, doc)`` of every config key, from the field docstrings.
 
     The README's schema table is written from this; a test checks every field has a doc.
     """
@@ -510,7 +377,8 @@ def schema_docs() -> list[tuple[str, str, str, str]]:
                 walk(hints[f.name], prefix + f.name + ".")
                 continue
             if f.default is not MISSING or f.default_factory is not MISSING:
-                default = repr(f.default if f.default is not MISSING else f.default_factory())
+                value = f.default if f.default is not MISSING else f.default_factory()
+                default = yaml.safe_dump(value, default_flow_style=True).removesuffix("...\n").strip()
             else:
                 default = "required"
             rows.append((prefix + f.name, type_name(hints[f.name]), default, docs.get((cls.__name__, f.name), "")))

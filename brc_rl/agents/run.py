@@ -1,4 +1,4 @@
-"""Run folders: train from a config, checkpoint, resume, evaluate.
+"""Run folders: train from a config, with checkpoints and evaluation; resume.
 
 A run folder holds::
 
@@ -14,14 +14,15 @@ A run folder holds::
 
 Example:
     >>> run_dir = train("configs/quickstart.yaml")
-    >>> print(evaluate(run_dir, episodes=100).summary())
+    >>> run_dir = resume(run_dir, ["total_timesteps=200000"])  # train longer
+
+See :mod:`brc_rl.agents.evaluation` to evaluate a run.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 import shlex
 import sys
 import time
@@ -30,14 +31,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList, EvalCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from brc_rl.agents.callbacks import CheckpointEvery, EvalEvery, list_checkpoints
 from brc_rl.agents.config import (
     ACTIVATIONS, FEATURES_EXTRACTORS, RESUME_OVERRIDABLE, VEC_ENVS, WRAPPERS, ConfigError, EnvConfig,
-    PolicyConfig, TrainConfig, algorithms, check_env_kwargs, config_from_dict, dump_config, load_config, read_yaml, resolve,
+    PolicyConfig, TrainConfig, algorithms, config_from_dict, dump_config, load_config, read_yaml, resolve,
 )
 
 CONFIG_FILE = "config.yaml"
@@ -50,7 +51,6 @@ FINAL_MODEL = "final_model.zip"
 FINAL_VECNORMALIZE = "final_vecnormalize.pkl"
 #: Offset of the evaluation envs' seed from the training seed.
 EVAL_SEED_OFFSET = 1000
-_CHECKPOINT_RE = re.compile(r"model_(\d+)_steps\.zip")
 
 
 class RunError(ValueError):
@@ -124,6 +124,7 @@ def policy_kwargs(policy: PolicyConfig) -> dict[str, Any]:
         activation_fn=resolve(ACTIVATIONS, policy.activation_fn, "policy.activation_fn"),
         normalize_images=policy.normalize_images,
         ortho_init=policy.ortho_init,
+        rnn_kwargs=dict(policy.rnn_kwargs),
     )
     if policy.features_extractor is not None:
         kwargs["features_extractor_class"] = resolve(
@@ -146,110 +147,13 @@ def build_model(config: TrainConfig, env: VecEnv, run_dir: Path) -> BaseAlgorith
     )
 
 
-# --------------------------------------------------------------------------- callbacks
-def _next_multiple(steps: int, freq: int) -> int:
-    return (steps // freq + 1) * freq
-
-
-class CheckpointEvery(BaseCallback):
-    """Save the model (and VecNormalize statistics) every ``freq`` env steps and at the end.
-
-    A checkpoint is written at the start of the first rollout after ``num_timesteps``
-    crosses a multiple of ``freq``, i.e. after that rollout's update, so a resumed
-    run repeats no update. Only the ``keep`` most recent checkpoints are kept.
-
-    Args:
-        folder: where ``model_{N}_steps.zip`` and ``vecnormalize_{N}_steps.pkl`` go.
-        freq: env steps between checkpoints; 0 saves only at the end.
-        keep: number of checkpoints kept.
-    """
-
-    def __init__(self, folder: Path, freq: int, keep: int) -> None:
-        super().__init__()
-        self.folder, self.freq, self.keep = Path(folder), freq, keep
-        self._next = 0
-
-    def _init_callback(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if self.freq:
-            self._next = _next_multiple(self.model.num_timesteps, self.freq)
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_start(self) -> None:
-        if self.freq and self.model.num_timesteps >= self._next:
-            self.save()
-            self._next = _next_multiple(self.model.num_timesteps, self.freq)
-
-    def _on_training_end(self) -> None:
-        self.save()
-
-    def save(self) -> Path:
-        """Write a checkpoint at the current step count, drop old ones; return the model path."""
-        steps = self.model.num_timesteps
-        path = self.folder / f"model_{steps}_steps.zip"
-        self.model.save(path)
-        vecnormalize = self.model.get_vec_normalize_env()
-        if vecnormalize is not None:
-            vecnormalize.save(str(self.folder / f"vecnormalize_{steps}_steps.pkl"))
-        for old_steps, old_path in checkpoints(self.folder.parent)[: -self.keep]:
-            old_path.unlink()
-            (self.folder / f"vecnormalize_{old_steps}_steps.pkl").unlink(missing_ok=True)
-        return path
-
-
-class EvalEvery(EvalCallback):
-    """SB3's EvalCallback, scheduled on env steps and continued across ``--resume``.
-
-    Evaluates when ``num_timesteps`` crosses a multiple of ``freq`` (SB3 counts
-    callback calls, which restart at 0 on resume); on start it reloads the earlier
-    evaluations of ``log_path/evaluations.npz`` up to the current step count, so the
-    file and ``best_model.zip`` go on where the interrupted run left them.
-    Logs ``eval/mean_reward``, ``eval/mean_ep_length`` and, when the env reports
-    ``info["is_success"]``, ``eval/success_rate``.
-    """
-
-    def __init__(self, eval_env: VecEnv, freq: int, **kwargs: Any) -> None:
-        super().__init__(eval_env, eval_freq=1, **kwargs)
-        self.freq = freq
-        self._next = freq
-
-    def _init_callback(self) -> None:
-        super()._init_callback()
-        self._next = _next_multiple(self.model.num_timesteps, self.freq)
-        npz = Path(f"{self.log_path}.npz") if self.log_path else None
-        if npz is None or not npz.is_file():
-            return
-        with np.load(npz) as old:
-            keep = [i for i, t in enumerate(old["timesteps"]) if t <= self.model.num_timesteps]
-            self.evaluations_timesteps = [int(old["timesteps"][i]) for i in keep]
-            self.evaluations_results = [list(old["results"][i]) for i in keep]
-            self.evaluations_length = [list(old["ep_lengths"][i]) for i in keep]
-            if "successes" in old.files:
-                self.evaluations_successes = [list(old["successes"][i]) for i in keep]
-        if self.evaluations_results:
-            self.best_mean_reward = max(float(np.mean(r)) for r in self.evaluations_results)
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps < self._next:
-            return True
-        self._next = _next_multiple(self.num_timesteps, self.freq)
-        return super()._on_step()
-
-
 # --------------------------------------------------------------------------- run folders
 def checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
     """``(steps, path)`` of the run's checkpoints, oldest first."""
-    found = []
-    for path in (Path(run_dir) / CHECKPOINT_DIR).glob("model_*_steps.zip"):
-        match = _CHECKPOINT_RE.fullmatch(path.name)
-        if match:
-            found.append((int(match.group(1)), path))
-    return sorted(found)
+    return list_checkpoints(Path(run_dir) / CHECKPOINT_DIR)
 
 
-def _vecnormalize_of(model_path: Path) -> Path:
+def vecnormalize_of(model_path: Path) -> Path:
     if model_path.name == FINAL_MODEL:
         return model_path.with_name(FINAL_VECNORMALIZE)
     return model_path.with_name(model_path.name.replace("model_", "vecnormalize_").replace(".zip", ".pkl"))
@@ -401,7 +305,7 @@ def resume(
         return path
     if overrides:
         dump_config(config, path / CONFIG_FILE)
-    vecnormalize = _vecnormalize_of(model_path)
+    vecnormalize = vecnormalize_of(model_path)
     env = make_env(config.env, config.env.n_envs, config.seed + steps,
                    vecnormalize=vecnormalize if vecnormalize.is_file() else None)
     model = algorithms()[config.algo].load(model_path, env=env, device=config.device)
@@ -410,146 +314,3 @@ def resume(
     print(f"resuming {path} from {model_path.name} ({steps} steps)")
     _learn(model, config, path, resumed=True, callbacks=callbacks)
     return path
-
-
-# --------------------------------------------------------------------------- evaluation
-@dataclasses.dataclass
-class EvalResult:
-    """Episodes played by :func:`evaluate`."""
-
-    model_path: Path
-    """The model that played."""
-    steps: int
-    """Its training step count."""
-    returns: list[float]
-    """Undiscounted return of each episode."""
-    lengths: list[int]
-    """Length of each episode."""
-    successes: list[bool] | None
-    """``info["is_success"]`` at the end of each episode; None if the env does not report it."""
-    deterministic: bool
-    """Whether actions were greedy."""
-    seed: int
-    """Seed of the evaluation env."""
-
-    @property
-    def mean_return(self) -> float:
-        return float(np.mean(self.returns))
-
-    @property
-    def std_return(self) -> float:
-        return float(np.std(self.returns))
-
-    @property
-    def success_rate(self) -> float | None:
-        return None if self.successes is None else float(np.mean(self.successes))
-
-    def summary(self) -> str:
-        """Lines for the terminal: model, episodes, mean return +- std, success rate."""
-        mode = "deterministic" if self.deterministic else "stochastic"
-        if self.successes is None:
-            success = "success rate: n/a (the env reports no info['is_success'])"
-        else:
-            success = f"success rate: {self.success_rate:.3f} ({sum(self.successes)}/{len(self.successes)})"
-        return "\n".join([
-            f"model: {self.model_path} ({self.steps} steps)",
-            f"episodes: {len(self.returns)} ({mode}, seed {self.seed}), mean length {np.mean(self.lengths):.1f}",
-            f"mean return: {self.mean_return:.3f} +- {self.std_return:.3f}",
-            success,
-        ])
-
-
-def find_model(run_dir: str | Path, which: str = "final") -> Path:
-    """The model file of a run: ``final`` (falling back to the latest checkpoint), ``latest`` or ``best``.
-
-    Raises:
-        RunError: if there is no such model, or ``which`` is not one of the three.
-    """
-    path = Path(run_dir)
-    if which not in ("final", "latest", "best"):
-        raise RunError(f"unknown model {which!r}; valid: final, latest, best")
-    if which == "final" and (path / FINAL_MODEL).is_file():
-        return path / FINAL_MODEL
-    if which == "best":
-        if (path / BEST_MODEL).is_file():
-            return path / BEST_MODEL
-        raise RunError(f"{str(path)!r} has no {BEST_MODEL} (was eval_freq 0?)")
-    found = checkpoints(path)
-    if not found:
-        raise RunError(f"{str(path)!r} has no {FINAL_MODEL} and no checkpoint")
-    return found[-1][1]
-
-
-def evaluate(
-    run_dir: str | Path,
-    episodes: int = 10,
-    deterministic: bool = True,
-    env_kwargs: Mapping[str, Any] | None = None,
-    seed: int | None = None,
-    model: str = "final",
-    device: str = "auto",
-) -> EvalResult:
-    """Play ``episodes`` episodes with a run's model, carrying its recurrent state.
-
-    The state returned by ``predict`` is fed back with ``episode_start`` set at each
-    episode's first step, so the memory is reset exactly there.
-
-    Args:
-        run_dir: a run folder.
-        episodes: number of episodes (>= 1).
-        deterministic: greedy actions (else sampled).
-        env_kwargs: overrides of the config's ``env.kwargs`` (e.g. a longer corridor).
-        seed: seed of the evaluation env (default the config's seed + 1000).
-        model: ``final``, ``latest`` or ``best`` (see :func:`find_model`).
-        device: torch device of the loaded model.
-
-    Returns:
-        The returns, lengths and successes of the episodes.
-
-    Raises:
-        RunError: if the folder has no config or no model; ValueError if episodes < 1.
-    """
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
-    path = Path(run_dir)
-    if not (path / CONFIG_FILE).is_file():
-        raise RunError(f"{str(path)!r} is not a run folder: it has no {CONFIG_FILE}")
-    config = config_from_dict(read_yaml(path / CONFIG_FILE))
-    check_env_kwargs(config.env.id, env_kwargs or {}, key="--env-kwargs")
-    model_path = find_model(path, model)
-    seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
-    stats = _vecnormalize_of(model_path if model != "best" else find_model(path, "final"))
-    env = make_env(config.env, 1, seed, kwargs=env_kwargs, vecnormalize=stats if stats.is_file() else None,
-                   training=False)
-    agent = algorithms()[config.algo].load(model_path, device=device)
-    returns, lengths, successes = _play(agent, env, episodes, deterministic)
-    env.close()
-    return EvalResult(model_path, int(agent.num_timesteps), returns, lengths, successes, deterministic, seed)
-
-
-def _play(
-    agent: BaseAlgorithm, env: VecEnv, episodes: int, deterministic: bool
-) -> tuple[list[float], list[int], list[bool] | None]:
-    """Run one env for ``episodes`` episodes, feeding the recurrent state back to ``predict``."""
-    returns: list[float] = []
-    lengths: list[int] = []
-    successes: list[bool] | None = []
-    obs = env.reset()
-    state = None
-    episode_start = np.ones(env.num_envs, dtype=bool)
-    total, length = 0.0, 0
-    while len(returns) < episodes:
-        action, state = agent.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
-        obs, reward, done, info = env.step(action)
-        total += float(reward[0])
-        length += 1
-        episode_start = done
-        if done[0]:
-            returns.append(total)
-            lengths.append(length)
-            if successes is not None and "is_success" in info[0]:
-                successes.append(bool(info[0]["is_success"]))
-            else:
-                successes = None
-            total, length = 0.0, 0
-    return returns, lengths, successes
