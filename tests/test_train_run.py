@@ -116,6 +116,16 @@ def test_keyboard_interrupt_saves_a_checkpoint(tmp_path, capsys):
     assert f"brc-rl train --resume {run_dir}" in capsys.readouterr().err
 
 
+def test_cli_exits_130_on_ctrl_c(tmp_path, monkeypatch):
+    from brc_rl.agents import run
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "train", interrupted)
+    assert main(["train", str(write_config(tmp_path))]) == 130
+
+
 def test_eval_prints_mean_return_and_success_rate(tmp_path, capsys):
     run_dir = tmp_path / "run"
     train(dict(TINY, total_timesteps=32, eval_freq=0), run_dir=run_dir, argv=["test"])

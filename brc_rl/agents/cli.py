@@ -103,6 +103,8 @@ def run_train(args: argparse.Namespace) -> int:
             run_dir = train(config, run_dir=args.run_dir, argv=_train_argv(args))
     except (ConfigError, RunError) as error:
         return _fail("train", error)
+    except KeyboardInterrupt:  # a checkpoint was saved and the resume command printed
+        return 130
     print(f"run folder: {run_dir}")
     print(f"evaluate:    brc-rl eval {run_dir} --episodes 100")
     print(f"tensorboard: tensorboard --logdir {Path(run_dir) / 'tensorboard'}")

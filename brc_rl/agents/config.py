@@ -25,7 +25,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
-from typing import Any, Union, get_type_hints
+from typing import Any, get_type_hints
 
 import yaml
 from torch import nn
@@ -113,7 +113,7 @@ class EnvConfig:
     """Keyword arguments of ``gymnasium.make`` (checked against the env's constructor when it has no ``**kwargs``)."""
     n_envs: int = field(default=8, metadata={"min": 1})
     """Number of parallel environments."""
-    wrappers: list[Union[str, dict[str, dict[str, Any]]]] = field(default_factory=list)
+    wrappers: list[str | dict[str, dict[str, Any]]] = field(default_factory=list)
     """Gymnasium wrappers by name (``WRAPPERS``), in order; ``{name: {kwarg: value}}`` passes arguments."""
     vec_env: str = "dummy"
     """Vectorisation (``VEC_ENVS``): ``dummy`` (one process) or ``subproc``."""
@@ -137,11 +137,11 @@ class PolicyConfig:
     """Stacked recurrent layers."""
     shared_memory: bool = False
     """One memory shared by actor and critic (else the critic has its own)."""
-    net_arch: Union[list[int], dict[str, list[int]]] = field(default_factory=lambda: [64])
+    net_arch: list[int] | dict[str, list[int]] = field(default_factory=lambda: [64])
     """Hidden layers after the memory: ``[64]`` for both heads or ``{pi: [..], vf: [..]}``."""
     activation_fn: str = "tanh"
     """Activation of ``net_arch`` (``ACTIVATIONS``)."""
-    features_extractor: Union[str, None] = None
+    features_extractor: str | None = None
     """Features extractor by name (``FEATURES_EXTRACTORS``); null keeps the policy's default."""
     features_extractor_kwargs: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the features extractor (needs ``features_extractor``)."""
@@ -173,7 +173,7 @@ class TrainConfig:
     """Torch device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``, ..."""
     log_dir: str = "runs"
     """Parent folder of the run folder when ``run_dir`` is null."""
-    run_dir: Union[str, None] = None
+    run_dir: str | None = None
     """Run folder; null makes ``{log_dir}/{env}_{algo}_{cell}_s{seed}_{time}``."""
     checkpoint_freq: int = field(default=10_000, metadata={"min": 0})
     """Checkpoint every this many env steps (after the update that crosses it; 0: only at the end)."""
