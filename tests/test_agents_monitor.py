@@ -1,0 +1,85 @@
+"""The memory/* statistics: values against hand and independent computations, and their
+presence in the tensorboard event files."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from agents_envs import RecallEnv, one_torch_thread
+from stable_baselines3.common.env_util import make_vec_env
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from brc_rl.agents import MemoryMonitor, RecurrentA2C, RecurrentPPO
+
+assert one_torch_thread  # autouse fixture, imported to apply here
+N_ENVS, N_STEPS = 2, 16
+
+
+def recall_env():
+    return make_vec_env(RecallEnv, n_envs=N_ENVS, seed=0, env_kwargs=dict(delay=(1, 4)))
+
+
+def test_monitor_by_hand():
+    monitor = MemoryMonitor(hidden_size=2, num_layers=1)
+    assert monitor.summary() == {}
+    # lstm-like states [h | c]: only h (the first 2 entries) counts.
+    monitor.record_state(torch.tensor([[[1.0, -3.0, 100.0, 100.0]]]))
+    monitor.record_state(torch.tensor([[[0.0, 2.0, -100.0, 7.0]]]))
+    monitor.record_gates([(torch.tensor([[[0.5, 1.5]]]), torch.tensor([[[0.2, 0.4]]]))])
+    monitor.record_gates([(torch.tensor([[[1.0, 2.0], [1.2, 0.0]]]), torch.tensor([[[0.0, 0.0], [0.6, 0.8]]]))])
+    summary = monitor.summary()
+    assert summary == pytest.approx({
+        "memory/state_abs_mean_l0": 6.0 / 4,
+        "memory/bistable_fraction_l0": 3 / 6,  # 1.5, 2.0, 1.2 (a = 1 is not bistable)
+        "memory/mean_a_l0": 6.2 / 6,
+        "memory/mean_c_l0": 2.0 / 6,
+    })
+
+
+def test_monitor_values_equal_a_pass_over_the_rollout():
+    """With one minibatch, the gates are those of the rollout under the pre-update
+    parameters; |h| is that of the states the rollout computed."""
+    model = RecurrentA2C("MlpRecurrentPolicy", recall_env(), n_steps=N_STEPS, seed=0, device="cpu",
+                         policy_kwargs=dict(cell="brc", hidden_size=8, num_layers=2, shared_memory=True))
+    _, callback = model._setup_learn(10**6, None)
+    model.collect_rollouts(model.env, callback, model.rollout_buffer, N_STEPS)
+    (batch,) = model.rollout_buffer.get_sequences(N_ENVS)
+    policy = model.policy
+    with torch.no_grad():
+        features = policy.extract_features(batch.observations).reshape(N_STEPS, N_ENVS, -1)
+        out, _, gates = policy.memory.forward_with_gates(features, batch.states[0], batch.episode_starts)
+    model.train()
+    logged = model.logger.name_to_value
+    for k, (a, c) in enumerate(gates):
+        assert logged[f"memory/bistable_fraction_l{k}"] == pytest.approx((a > 1).float().mean().item(), abs=1e-6)
+        assert logged[f"memory/mean_a_l{k}"] == pytest.approx(a.mean().item(), abs=1e-6)
+        assert logged[f"memory/mean_c_l{k}"] == pytest.approx(c.mean().item(), abs=1e-6)
+    assert logged["memory/state_abs_mean_l1"] == pytest.approx(out.abs().mean().item(), abs=1e-6)
+    assert 0 < logged["memory/state_abs_mean_l0"] < 1
+
+
+@pytest.mark.parametrize("cell, keys", [
+    ("nbrc", ["bistable_fraction", "mean_a", "mean_c", "state_abs_mean"]),
+    ("lstm", ["state_abs_mean"]),
+])
+def test_memory_keys_in_tensorboard(cell, keys, tmp_path):
+    model = RecurrentPPO("MlpRecurrentPolicy", recall_env(), n_steps=N_STEPS, batch_size=N_STEPS, n_epochs=1,
+                         seed=0, device="cpu", tensorboard_log=str(tmp_path),
+                         policy_kwargs=dict(cell=cell, hidden_size=8, num_layers=2))
+    model.learn(4 * N_ENVS * N_STEPS)
+    (run,) = tmp_path.iterdir()
+    assert run.name == "RecurrentPPO_1"
+    events = EventAccumulator(str(run))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    expected = {f"memory/{key}_l{k}" for key in keys for k in range(2)}
+    assert {t for t in tags if t.startswith("memory/")} == expected
+    assert {"train/value_loss", "train/policy_gradient_loss", "train/approx_kl", "rollout/ep_rew_mean",
+            "time/fps"} <= tags
+    for tag in expected:
+        values = [event.value for event in events.Scalars(tag)]
+        assert len(values) == 3  # updates 1-3 are dumped with rollouts 2-4
+        if "bistable_fraction" in tag or "mean_c" in tag:
+            assert all(0 <= v <= 1 for v in values)
+        if "mean_a" in tag:
+            assert all(0 <= v <= 2 for v in values)
