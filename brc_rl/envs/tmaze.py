@@ -75,7 +75,8 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Info
 
-    ``info["is_success"]``: True once the goal arm has been entered, else False.
+    ``info["is_success"]``: True once the goal arm has been entered, else False
+    (stable-baselines3 logs it as ``rollout/success_rate``).
 
     ## Arguments
 
