@@ -159,7 +159,7 @@ CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 
 def test_configs_folder_is_not_empty():
-    assert {"quickstart.yaml", "minigrid_memory_s7.yaml"} <= {p.name for p in CONFIGS}
+    assert {"quickstart.yaml", "minigrid_memory_s7.yaml", "minigrid_memory_s9_view3.yaml"} <= {p.name for p in CONFIGS}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
