@@ -28,3 +28,10 @@ __all__ = [
     "MlpRecurrentPolicy", "CnnRecurrentPolicy", "MultiInputRecurrentPolicy", "SequenceEvaluation",
     "RecurrentRolloutBuffer", "RecurrentDictRolloutBuffer", "RecurrentRolloutSamples", "MemoryMonitor",
 ]
+
+# Training from configs (brc-rl train / eval): imported last, they use ALGORITHMS.
+from brc_rl.agents.config import TrainConfig, load_config  # noqa: E402
+from brc_rl.agents.evaluation import EvalResult, evaluate  # noqa: E402
+from brc_rl.agents.run import resume, train  # noqa: E402
+
+__all__ += ["TrainConfig", "load_config", "train", "resume", "evaluate", "EvalResult"]

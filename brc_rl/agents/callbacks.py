@@ -1,0 +1,114 @@
+"""Callbacks of a run folder: checkpoints and evaluation on env-step schedules that survive ``--resume``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
+from stable_baselines3.common.vec_env import VecEnv
+
+_CHECKPOINT_RE = re.compile(r"model_(\d+)_steps\.zip")
+
+
+def list_checkpoints(folder: str | Path) -> list[tuple[int, Path]]:
+    """``(steps, path)`` of the ``model_{steps}_steps.zip`` files in ``folder``, oldest first."""
+    found = []
+    for path in Path(folder).glob("model_*_steps.zip"):
+        match = _CHECKPOINT_RE.fullmatch(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def _next_multiple(steps: int, freq: int) -> int:
+    return (steps // freq + 1) * freq
+
+
+class CheckpointEvery(BaseCallback):
+    """Save the model (and VecNormalize statistics) every ``freq`` env steps and at the end.
+
+    A checkpoint is written at the start of the first rollout after ``num_timesteps``
+    crosses a multiple of ``freq``, i.e. after that rollout's update, so a resumed
+    run repeats no update. Only the ``keep`` most recent checkpoints are kept.
+
+    Args:
+        folder: where ``model_{N}_steps.zip`` and ``vecnormalize_{N}_steps.pkl`` go.
+        freq: env steps between checkpoints; 0 saves only at the end.
+        keep: number of checkpoints kept.
+    """
+
+    def __init__(self, folder: Path, freq: int, keep: int) -> None:
+        super().__init__()
+        self.folder, self.freq, self.keep = Path(folder), freq, keep
+        self._next = 0
+
+    def _init_callback(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.freq:
+            self._next = _next_multiple(self.model.num_timesteps, self.freq)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_start(self) -> None:
+        if self.freq and self.model.num_timesteps >= self._next:
+            self.save()
+            self._next = _next_multiple(self.model.num_timesteps, self.freq)
+
+    def _on_training_end(self) -> None:
+        self.save()
+
+    def save(self) -> Path:
+        """Write a checkpoint at the current step count, drop old ones; return the model path."""
+        steps = self.model.num_timesteps
+        path = self.folder / f"model_{steps}_steps.zip"
+        self.model.save(path)
+        vecnormalize = self.model.get_vec_normalize_env()
+        if vecnormalize is not None:
+            vecnormalize.save(str(self.folder / f"vecnormalize_{steps}_steps.pkl"))
+        for old_steps, old_path in list_checkpoints(self.folder)[: -self.keep]:
+            old_path.unlink()
+            (self.folder / f"vecnormalize_{old_steps}_steps.pkl").unlink(missing_ok=True)
+        return path
+
+
+class EvalEvery(EvalCallback):
+    """SB3's EvalCallback, scheduled on env steps and continued across ``--resume``.
+
+    Evaluates when ``num_timesteps`` crosses a multiple of ``freq`` (SB3 counts
+    callback calls, which restart at 0 on resume); on start it reloads the earlier
+    evaluations of ``log_path/evaluations.npz`` up to the current step count, so the
+    file and ``best_model.zip`` go on where the interrupted run left them.
+    Logs ``eval/mean_reward``, ``eval/mean_ep_length`` and, when the env reports
+    ``info["is_success"]``, ``eval/success_rate``.
+    """
+
+    def __init__(self, eval_env: VecEnv, freq: int, **kwargs: Any) -> None:
+        super().__init__(eval_env, eval_freq=1, **kwargs)
+        self.freq = freq
+        self._next = freq
+
+    def _init_callback(self) -> None:
+        super()._init_callback()
+        self._next = _next_multiple(self.model.num_timesteps, self.freq)
+        npz = Path(f"{self.log_path}.npz") if self.log_path else None
+        if npz is None or not npz.is_file():
+            return
+        with np.load(npz) as old:
+            keep = [i for i, t in enumerate(old["timesteps"]) if t <= self.model.num_timesteps]
+            self.evaluations_timesteps = [int(old["timesteps"][i]) for i in keep]
+            self.evaluations_results = [list(old["results"][i]) for i in keep]
+            self.evaluations_length = [list(old["ep_lengths"][i]) for i in keep]
+            if "successes" in old.files:
+                self.evaluations_successes = [list(old["successes"][i]) for i in keep]
+        if self.evaluations_results:
+            self.best_mean_reward = max(float(np.mean(r)) for r in self.evaluations_results)
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps < self._next:
+            return True
+        self._next = _next_multiple(self.num_timesteps, self.freq)
+        return super()._on_step()

@@ -1,0 +1,387 @@
+"""Training configs: a dataclass schema, YAML loading, ``--set`` overrides, validation.
+
+A config is a YAML mapping with the keys of :class:`TrainConfig` (sections ``env``
+and ``policy`` have the keys of :class:`EnvConfig` and :class:`PolicyConfig`;
+``hyperparams`` takes any constructor argument of the chosen algorithm). Names are
+resolved through the plain dict registries of this module (``ACTIVATIONS``,
+``FEATURES_EXTRACTORS``, ``WRAPPERS``, ``VEC_ENVS``), the algorithms of
+``brc_rl.agents.ALGORITHMS`` and their ``policy_aliases``, and the cells of
+``brc_rl.nn.RNN_REGISTRY``; nothing is ever ``eval``-ed. Every error is a
+:class:`ConfigError` naming the key and the valid choices, raised by
+:func:`load_config` before any environment or model is built.
+
+Example:
+    >>> config = load_config("configs/quickstart.yaml", ["policy.cell=gru", "seed=3"])
+    >>> config.policy.cell, config.seed
+    ('gru', 3)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+from torch import nn
+
+from brc_rl.agents.schema import (
+    ConfigError, apply_overrides, check_value, from_dict, matches, parameter_hints, parse_scalar, read_yaml,
+    type_name,
+)
+
+__all__ = [
+    "ACTIVATIONS", "FEATURES_EXTRACTORS", "WRAPPERS", "VEC_ENVS", "ConfigError", "EnvConfig", "PolicyConfig",
+    "TrainConfig", "apply_overrides", "config_from_dict", "dump_config", "load_config", "matches",
+    "parse_scalar", "read_yaml", "schema_docs", "validate",
+]
+
+
+# --------------------------------------------------------------------------- registries
+#: Activation names -> torch modules (``policy.activation_fn``).
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU, "silu": nn.SiLU, "selu": nn.SELU, "sigmoid": nn.Sigmoid,
+}
+
+#: Features-extractor names -> class or ``"module:attribute"`` path (``policy.features_extractor``).
+#: Extend by adding an entry, e.g. ``FEATURES_EXTRACTORS["mine"] = "my_pkg.nets:MyExtractor"``.
+FEATURES_EXTRACTORS: dict[str, str | type] = {
+    "flatten": "stable_baselines3.common.torch_layers:FlattenExtractor",
+    "nature_cnn": "stable_baselines3.common.torch_layers:NatureCNN",
+    "combined": "stable_baselines3.common.torch_layers:CombinedExtractor",
+    "minigrid_cnn": "brc_rl.envs.extractors:MiniGridCNN",
+}
+
+#: Gymnasium wrapper names -> class or ``"module:attribute"`` path (``env.wrappers``),
+#: applied in order, outside SB3's ``Monitor``.
+WRAPPERS: dict[str, str | Callable[..., Any]] = {
+    "minigrid_img": "minigrid.wrappers:ImgObsWrapper",
+    "minigrid_fully_obs": "minigrid.wrappers:FullyObsWrapper",
+    "flatten": "gymnasium.wrappers:FlattenObservation",
+}
+
+#: Vectorised-env names -> SB3 class path (``env.vec_env``).
+VEC_ENVS: dict[str, str] = {
+    "dummy": "stable_baselines3.common.vec_env:DummyVecEnv",
+    "subproc": "stable_baselines3.common.vec_env:SubprocVecEnv",
+}
+
+#: Constructor arguments of the algorithm that other config keys set.
+RESERVED_HYPERPARAMS: dict[str, str] = {
+    "policy": "policy.name", "env": "env", "policy_kwargs": "policy",
+    "tensorboard_log": "run_dir", "seed": "seed", "device": "device",
+    "_init_setup_model": "(internal)",
+}
+
+
+def resolve(registry: Mapping[str, Any], name: str, key: str) -> Any:
+    """Look ``name`` up in ``registry``, importing ``"module:attribute"`` entries.
+
+    Raises:
+        ConfigError: for an unknown name, naming ``key`` and the valid names.
+    """
+    if not isinstance(name, str) or name not in registry:
+        raise ConfigError(f"config key {key!r}: unknown name {name!r}; valid: {', '.join(sorted(registry))}")
+    entry = registry[name]
+    if isinstance(entry, str):
+        module, _, attribute = entry.partition(":")
+        entry = getattr(importlib.import_module(module), attribute)
+    return entry
+
+
+def algorithms() -> dict[str, type]:
+    """``brc_rl.agents.ALGORITHMS``, imported on first use (torch, SB3)."""
+    from brc_rl.agents import ALGORITHMS
+
+    return ALGORITHMS
+
+
+# --------------------------------------------------------------------------- schema
+@dataclass
+class EnvConfig:
+    """The training environment (section ``env``)."""
+
+    id: str
+    """Gymnasium id, e.g. ``brc_rl/TMaze-v0`` or ``MiniGrid-MemoryS7-v0`` (``module:Id`` imports module first)."""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of ``gymnasium.make`` (checked against the env's constructor when it has no ``**kwargs``)."""
+    n_envs: int = field(default=8, metadata={"min": 1})
+    """Number of parallel environments."""
+    wrappers: list[str | dict[str, dict[str, Any]]] = field(default_factory=list)
+    """Gymnasium wrappers by name (``WRAPPERS``), in order; ``{name: {kwarg: value}}`` passes arguments."""
+    vec_env: str = "dummy"
+    """Vectorisation (``VEC_ENVS``): ``dummy`` (one process) or ``subproc``."""
+    normalize_obs: bool = False
+    """Wrap in SB3 ``VecNormalize`` normalising observations (statistics saved with checkpoints)."""
+    normalize_reward: bool = False
+    """Wrap in SB3 ``VecNormalize`` normalising rewards (training only; evaluation sees raw rewards)."""
+
+
+@dataclass
+class PolicyConfig:
+    """The policy and its memory (section ``policy``; becomes ``policy_kwargs``)."""
+
+    name: str = "MlpRecurrentPolicy"
+    """Policy alias of the algorithm: ``MlpRecurrentPolicy``, ``CnnRecurrentPolicy``, ``MultiInputRecurrentPolicy``."""
+    cell: str = "nbrc"
+    """Memory cell (``brc_rl.nn.RNN_REGISTRY``): ``brc``, ``nbrc``, ``gru``, ``lstm``."""
+    hidden_size: int = field(default=128, metadata={"min": 1})
+    """Units per recurrent layer."""
+    num_layers: int = field(default=1, metadata={"min": 1})
+    """Stacked recurrent layers."""
+    shared_memory: bool = False
+    """One memory shared by actor and critic (else the critic has its own)."""
+    net_arch: list[int] | dict[str, list[int]] = field(default_factory=lambda: [64])
+    """Hidden layers after the memory: ``[64]`` for both heads or ``{pi: [..], vf: [..]}``."""
+    activation_fn: str = "tanh"
+    """Activation of ``net_arch`` (``ACTIVATIONS``)."""
+    features_extractor: str | None = None
+    """Features extractor by name (``FEATURES_EXTRACTORS``); null keeps the policy's default."""
+    features_extractor_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the features extractor (needs ``features_extractor``)."""
+    normalize_images: bool = True
+    """Divide image observations by 255 (set false for MiniGrid's symbolic codes in a 0-255 Box)."""
+    ortho_init: bool = True
+    """Orthogonal initialisation of the heads (SB3)."""
+    rnn_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra keyword arguments of the cell (``brc_rl.nn.make_rnn``), e.g. ``{recurrent_init: orthogonal}`` for nbrc."""
+
+
+@dataclass
+class TrainConfig:
+    """A training run (the top level of a config file)."""
+
+    algo: str
+    """Algorithm (``brc_rl.agents.ALGORITHMS``): ``ppo`` or ``a2c``."""
+    env: EnvConfig
+    """The training environment (section, see ``EnvConfig``)."""
+    total_timesteps: int = field(metadata={"min": 1})
+    """Environment steps to train for (over all ``n_envs``)."""
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    """The policy and its memory (section, see ``PolicyConfig``)."""
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    """Constructor arguments of the algorithm (``n_steps``, ``learning_rate``, ...), checked against its signature."""
+    seed: int = 0
+    """Seed of the model and the environments (eval envs use ``seed + 1000``)."""
+    device: str = "auto"
+    """Torch device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``, ..."""
+    log_dir: str = "runs"
+    """Parent folder of the run folder when ``run_dir`` is null."""
+    run_dir: str | None = None
+    """Run folder; null makes ``{log_dir}/{env}_{algo}_{cell}_s{seed}_{time}``."""
+    checkpoint_freq: int = field(default=10_000, metadata={"min": 0})
+    """Checkpoint every this many env steps (after the update that crosses it; 0: only at the end)."""
+    keep_checkpoints: int = field(default=3, metadata={"min": 1})
+    """Number of most recent checkpoints kept."""
+    eval_freq: int = field(default=10_000, metadata={"min": 0})
+    """Evaluate on a separate env every this many env steps (0: never)."""
+    eval_episodes: int = field(default=20, metadata={"min": 1})
+    """Episodes per periodic evaluation."""
+    eval_deterministic: bool = True
+    """Greedy actions in periodic evaluation."""
+    progress_bar: bool = True
+    """Show SB3's progress bar."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain YAML-ready data."""
+        return dataclasses.asdict(self)
+
+
+#: Keys that ``--resume`` may change (others would not match the saved model).
+RESUME_OVERRIDABLE: tuple[str, ...] = (
+    "total_timesteps", "checkpoint_freq", "keep_checkpoints", "eval_freq", "eval_episodes",
+    "eval_deterministic", "progress_bar", "device",
+)
+
+
+# --------------------------------------------------------------------------- validation
+def check_env_id(env_id: str, key: str = "env.id") -> None:
+    """Check that ``env_id`` is registered with Gymnasium (after importing brc_rl.envs and minigrid).
+
+    Raises:
+        ConfigError: for an unknown id, listing close matches from the registry.
+    """
+    import gymnasium as gym
+
+    import brc_rl.envs  # noqa: F401  (registers brc_rl/*)
+
+    try:
+        import minigrid  # noqa: F401  (registers MiniGrid-*)
+    except ImportError:  # pragma: no cover
+        pass
+    module, sep, name = env_id.rpartition(":")
+    if sep:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ConfigError(f"config key {key!r}: cannot import module {module!r} of {env_id!r}: {error}") from None
+    if name not in gym.registry:
+        close = difflib.get_close_matches(name, list(gym.registry), n=5, cutoff=0.6)
+        hint = f"close matches: {', '.join(close)}" if close else "no close match; see gymnasium.pprint_registry()"
+        raise ConfigError(f"config key {key!r}: unknown environment {name!r}; {hint}")
+
+
+def check_env_kwargs(env_id: str, kwargs: Mapping[str, Any], key: str = "env.kwargs") -> None:
+    """Check ``kwargs`` against the env constructor's parameters when it takes no ``**kwargs``.
+
+    Raises:
+        ConfigError: for a keyword the constructor does not take, listing those it does.
+    """
+    import gymnasium as gym
+    from gymnasium.envs.registration import load_env_creator
+
+    spec = gym.spec(env_id.rpartition(":")[2])
+    creator = load_env_creator(spec.entry_point) if isinstance(spec.entry_point, str) else spec.entry_point
+    params = inspect.signature(creator).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    valid = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    valid += [n for n in ("max_episode_steps", "disable_env_checker", "render_mode") if n not in valid]
+    for name in kwargs:
+        if name not in valid:
+            where = f"{key} {name}" if key.startswith("-") else f"config key {key + '.' + name!r}"
+            raise ConfigError(f"{where}: {env_id} takes no argument {name!r}; valid: {', '.join(valid)}")
+
+
+def check_hyperparams(algo_cls: type, hyperparams: Mapping[str, Any]) -> None:
+    """Check ``hyperparams`` against the algorithm constructor's names and annotations.
+
+    Raises:
+        ConfigError: for a reserved or unknown name (listing the valid ones) or a wrong type.
+    """
+    params = inspect.signature(algo_cls.__init__).parameters
+    hints = parameter_hints(algo_cls.__init__)
+    valid = sorted(n for n in params if n != "self" and n not in RESERVED_HYPERPARAMS)
+    for name, value in hyperparams.items():
+        key = f"hyperparams.{name}"
+        if name in RESERVED_HYPERPARAMS:
+            raise ConfigError(f"config key {key!r} is set by config key {RESERVED_HYPERPARAMS[name]!r}")
+        if name not in valid:
+            raise ConfigError(f"config key {key!r}: {algo_cls.__name__} takes no argument {name!r}; valid: {', '.join(valid)}")
+        if name in hints:
+            check_value(key, value, hints[name])
+
+
+def check_batch_size(algo_cls: type, hyperparams: Mapping[str, Any], n_envs: int) -> None:
+    """Check that ``batch_size`` cuts the rollout along whole environments (k * n_steps, k | n_envs).
+
+    Raises:
+        ConfigError: for another batch size, listing the valid ones.
+    """
+    from brc_rl.agents import valid_batch_sizes
+
+    params = inspect.signature(algo_cls.__init__).parameters
+    if "batch_size" not in params or "n_steps" not in params:
+        return
+    n_steps = hyperparams.get("n_steps", params["n_steps"].default)
+    batch_size = hyperparams.get("batch_size", params["batch_size"].default)
+    valid = valid_batch_sizes(n_steps, n_envs)
+    if batch_size is not None and batch_size not in valid:
+        raise ConfigError(
+            f"config key 'hyperparams.batch_size': {batch_size} does not cut a rollout of n_steps={n_steps} "
+            f"x env.n_envs={n_envs} into whole environments; valid: {', '.join(map(str, valid))} or null"
+        )
+
+
+def _check_wrappers(wrappers: Sequence[Any]) -> None:
+    for i, spec in enumerate(wrappers):
+        if isinstance(spec, dict) and len(spec) != 1:
+            raise ConfigError(f"config key 'env.wrappers[{i}]': a wrapper with arguments is one {{name: {{...}}}} entry, got {spec!r}")
+        name = spec if isinstance(spec, str) else next(iter(spec))
+        resolve(WRAPPERS, name, f"env.wrappers[{i}]")
+
+
+def validate(config: TrainConfig) -> TrainConfig:
+    """Check every name of ``config`` against its registry; return ``config``.
+
+    Imports the algorithm, policy, activation, extractor and wrapper classes; builds
+    no environment and no model.
+
+    Raises:
+        ConfigError: naming the first bad key and its valid choices.
+    """
+    from brc_rl.nn import RNN_REGISTRY
+
+    algo_cls = resolve(algorithms(), config.algo, "algo")
+    resolve(getattr(algo_cls, "policy_aliases", {}), config.policy.name, "policy.name")
+    resolve(RNN_REGISTRY, config.policy.cell, "policy.cell")
+    resolve(ACTIVATIONS, config.policy.activation_fn, "policy.activation_fn")
+    if config.policy.features_extractor is not None:
+        resolve(FEATURES_EXTRACTORS, config.policy.features_extractor, "policy.features_extractor")
+    elif config.policy.features_extractor_kwargs:
+        raise ConfigError("config key 'policy.features_extractor_kwargs' needs 'policy.features_extractor'")
+    if isinstance(config.policy.net_arch, dict) and set(config.policy.net_arch) - {"pi", "vf"}:
+        raise ConfigError(f"config key 'policy.net_arch': a mapping has keys pi and vf, got {sorted(config.policy.net_arch)}")
+    resolve(VEC_ENVS, config.env.vec_env, "env.vec_env")
+    _check_wrappers(config.env.wrappers)
+    check_env_id(config.env.id)
+    check_env_kwargs(config.env.id, config.env.kwargs)
+    check_hyperparams(algo_cls, config.hyperparams)
+    check_batch_size(algo_cls, config.hyperparams, config.env.n_envs)
+    return config
+
+
+def config_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> TrainConfig:
+    """Build and validate a :class:`TrainConfig` from a mapping plus ``--set`` overrides."""
+    return validate(from_dict(TrainConfig, apply_overrides(dict(data), overrides)))
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read, override, type-check and validate a config file.
+
+    Args:
+        path: a YAML file with the keys of :class:`TrainConfig`.
+        overrides: ``"key.subkey=value"`` strings, values parsed as YAML scalars.
+
+    Returns:
+        The validated config.
+
+    Raises:
+        ConfigError: on any invalid key, type or name, before anything is built.
+    """
+    return config_from_dict(read_yaml(path), overrides)
+
+
+def dump_config(config: TrainConfig, path: str | Path) -> None:
+    """Write ``config`` as YAML (the resolved config of a run)."""
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None))
+
+
+def schema_docs() -> list[tuple[str, str, str, str]]:
+    """``(key, type, default as YAML, doc)`` of every config key, from the field docstrings.
+
+    The README's schema table is written from this; a test checks every field has a doc.
+    """
+    import ast
+
+    tree = ast.parse(Path(__file__).read_text())
+    docs: dict[tuple[str, str], str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            body = node.body
+            for stmt, nxt in zip(body, body[1:]):
+                if isinstance(stmt, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+                    docs[(node.name, stmt.target.id)] = " ".join(str(nxt.value.value).split())
+    rows = []
+
+    def walk(cls: type, prefix: str) -> None:
+        hints = get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if dataclasses.is_dataclass(hints[f.name]):
+                walk(hints[f.name], prefix + f.name + ".")
+                continue
+            if f.default is not MISSING or f.default_factory is not MISSING:
+                value = f.default if f.default is not MISSING else f.default_factory()
+                default = yaml.safe_dump(value, default_flow_style=True).removesuffix("...\n").strip()
+            else:
+                default = "required"
+            rows.append((prefix + f.name, type_name(hints[f.name]), default, docs.get((cls.__name__, f.name), "")))
+
+    walk(TrainConfig, "")
+    return rows
