@@ -116,6 +116,7 @@ class _BistableScan(torch.autograd.Function):
                 )
         ctx.save_for_backward(w, h0_c, h, a, c, z, resets)
         ctx.mark_non_differentiable(a, c)
+        ctx.set_materialize_grads(False)  # no (T, N, H) zero gradients for a and c
         return h, a, c
 
     @staticmethod
@@ -123,7 +124,7 @@ class _BistableScan(torch.autograd.Function):
     def backward(ctx, dh, _da, _dc):  # type: ignore[override]
         w, h0, h, a, c, z, resets = ctx.saved_tensors
         T, N, H = h.shape
-        dh = dh.contiguous()
+        dh = torch.zeros_like(h) if dh is None else dh.contiguous()
         dpre = h.new_empty(T, N, 3 * H)
         dh0 = h.new_empty(N, H)
         arrays = (h0.numpy(), h.numpy(), a.numpy(), c.numpy(), z.numpy())
