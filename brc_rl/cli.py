@@ -15,6 +15,7 @@ from collections.abc import Sequence
 # Modules that add subcommands, in the order ``brc-rl --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "brc_rl.agents.cli",
+    "brc_rl.agents.horizon",
     "brc_rl.envs.cli",
     "brc_rl.supervised.cli",
     "brc_rl.nn.cli",

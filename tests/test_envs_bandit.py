@@ -91,7 +91,7 @@ def test_priors(prior):
         ({"n_pulls": 0}, "n_pulls must be an integer >= 1"),
         ({"prior": "beta"}, "valid values: \\['easy', 'hard', 'independent', 'medium', 'uniform'\\]"),
         ({"n_arms": 3, "prior": "easy"}, "defined for n_arms=2 only"),
-        ({"render_mode": "human"}, "no render modes"),
+        ({"render_mode": "human"}, r"render_mode must be None or one of \[.rgb_array.\], got .human."),
     ],
 )
 def test_bad_kwargs_raise_value_error(kwargs, message):

@@ -112,7 +112,7 @@ def test_action_noise_replaces_actions():
         ({"corridor_length": 2.5}, "corridor_length must be an integer >= 1"),
         ({"action_noise": -0.1}, "action_noise must be a probability in \\[0, 1\\]"),
         ({"action_noise": 1.5}, "action_noise must be a probability in \\[0, 1\\]"),
-        ({"render_mode": "human"}, "no render modes"),
+        ({"render_mode": "human"}, r"render_mode must be None or one of \[.rgb_array.\], got .human."),
     ],
 )
 def test_bad_kwargs_raise_value_error(kwargs, message):

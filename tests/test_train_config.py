@@ -155,14 +155,14 @@ def test_cli_rejects_bad_config_before_building_anything(tmp_path, capsys, monke
     assert main(["train"]) == 2 and "either a CONFIG file or --resume" in capsys.readouterr().err
 
 
-CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))  # subfolders too (configs/<task>/<algo>_<cell>.yaml)
 
 
 def test_configs_folder_is_not_empty():
     assert {"quickstart.yaml", "minigrid_memory_s7.yaml", "minigrid_memory_s9_view3.yaml"} <= {p.name for p in CONFIGS}
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+@pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(ROOT / "configs")) for p in CONFIGS])
 def test_every_config_loads_and_validates(path):
     config = load_config(path)
     assert config.total_timesteps >= 1

@@ -11,7 +11,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from brc_rl.agents.config import algorithms, check_env_kwargs, config_from_dict, read_yaml
+from brc_rl.agents.config import TrainConfig, algorithms, check_env_kwargs, config_from_dict, read_yaml
 from brc_rl.agents.run import (
     BEST_MODEL, CONFIG_FILE, EVAL_SEED_OFFSET, FINAL_MODEL, RunError, checkpoints, make_env, vecnormalize_of,
 )
@@ -84,6 +84,30 @@ def find_model(run_dir: str | Path, which: str = "final") -> Path:
     return found[-1][1]
 
 
+def load_run_config(run_dir: str | Path) -> TrainConfig:
+    """The validated config saved in a run folder.
+
+    Raises:
+        RunError: if the folder has no config file.
+    """
+    path = Path(run_dir)
+    if not (path / CONFIG_FILE).is_file():
+        raise RunError(f"{str(path)!r} is not a run folder: it has no {CONFIG_FILE}")
+    return config_from_dict(read_yaml(path / CONFIG_FILE))
+
+
+def load_agent(
+    run_dir: str | Path, config: TrainConfig, model: str = "final", device: str = "auto"
+) -> tuple[BaseAlgorithm, Path]:
+    """Load a run's model (``final``, ``latest`` or ``best``, see :func:`find_model`).
+
+    Returns:
+        The agent (of the config's algorithm) and the path it was loaded from.
+    """
+    model_path = find_model(run_dir, model)
+    return algorithms()[config.algo].load(model_path, device=device), model_path
+
+
 def evaluate(
     run_dir: str | Path,
     episodes: int = 10,
@@ -115,17 +139,13 @@ def evaluate(
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    path = Path(run_dir)
-    if not (path / CONFIG_FILE).is_file():
-        raise RunError(f"{str(path)!r} is not a run folder: it has no {CONFIG_FILE}")
-    config = config_from_dict(read_yaml(path / CONFIG_FILE))
+    config = load_run_config(run_dir)
     check_env_kwargs(config.env.id, env_kwargs or {}, key="--env-kwargs")
-    model_path = find_model(path, model)
+    agent, model_path = load_agent(run_dir, config, model, device)
     seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
-    stats = vecnormalize_of(model_path if model != "best" else find_model(path, "final"))
+    stats = vecnormalize_of(model_path if model != "best" else find_model(run_dir, "final"))
     env = make_env(config.env, 1, seed, kwargs=env_kwargs, vecnormalize=stats if stats.is_file() else None,
                    training=False)
-    agent = algorithms()[config.algo].load(model_path, device=device)
     returns, lengths, successes = _play(agent, env, episodes, deterministic)
     env.close()
     return EvalResult(model_path, int(agent.num_timesteps), returns, lengths, successes, deterministic, seed)

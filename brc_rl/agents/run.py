@@ -66,12 +66,6 @@ def apply_wrappers(env: Any, specs: Sequence[str | Mapping[str, Mapping[str, Any
     return env
 
 
-def _make_one(env_id: str, **kwargs: Any) -> Any:
-    import gymnasium as gym
-
-    return gym.make(env_id, **kwargs)
-
-
 def make_env(
     env: EnvConfig,
     n_envs: int,
@@ -95,7 +89,7 @@ def make_env(
     from stable_baselines3.common.env_util import make_vec_env
 
     vec = make_vec_env(
-        partial(_make_one, env.id),  # a callable: SB3 would add render_mode="rgb_array" to an id
+        env.id,  # SB3 adds render_mode="rgb_array" (brc_rl envs accept it; retried without on TypeError)
         n_envs=n_envs,
         seed=seed,
         env_kwargs={**env.kwargs, **(kwargs or {})},

@@ -52,13 +52,26 @@ def parse_scalar(text: str) -> Any:
         raise ConfigError(f"cannot parse value {text!r} as YAML: {error}") from None
 
 
+#: Key of a config file naming another file (relative to it) whose keys it extends.
+BASE_KEY = "base"
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a config file into a mapping.
+    """Read a config file into a mapping, resolving its ``base:`` chain.
+
+    A file may name another with ``base: other.yaml`` (a path relative to the
+    file's folder). The base is read first (recursively) and the file's own keys
+    are deep-merged over it (:func:`deep_merge`: mappings merge key by key,
+    anything else replaces); the ``base`` key itself is dropped.
 
     Raises:
-        ConfigError: if the file is missing, is not YAML, or is not a mapping.
+        ConfigError: if a file is missing, is not YAML, or is not a mapping; if
+            ``base`` is not a string; or if the chain of bases has a cycle.
     """
-    path = Path(path)
+    return _read_yaml(Path(path), ())
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
@@ -67,7 +80,33 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
-    return data
+    if BASE_KEY not in data:
+        return data
+    base = data.pop(BASE_KEY)
+    if not isinstance(base, str):
+        raise ConfigError(f"config key {BASE_KEY!r} in {str(path)!r} must be a relative path (str), got {base!r}")
+    chain = (*chain, path.resolve())
+    base_path = path.parent / base
+    if base_path.resolve() in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, base_path.resolve()))
+        raise ConfigError(f"config {BASE_KEY!r} chain has a cycle: {cycle}")
+    return deep_merge(_read_yaml(base_path, chain), data)
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override``'s keys on top: two mappings merge key by key, anything else replaces.
+
+    Example:
+        >>> deep_merge({"a": {"x": 1, "y": 2}, "b": [1]}, {"a": {"y": 3}, "b": [2]})
+        {'a': {'x': 1, 'y': 3}, 'b': [2]}
+    """
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:

@@ -48,3 +48,16 @@ def check_choice(name: str, value: object, valid: Collection[str]) -> str:
     if not isinstance(value, str) or value not in valid:
         raise ValueError(f"unknown {name} {value!r}; valid values: {sorted(valid)}")
     return str(value)
+
+
+def check_render_mode(env_name: str, render_mode: object, valid: Collection[str]) -> str | None:
+    """Return ``render_mode`` if it is None or one of ``valid`` (the env's ``metadata["render_modes"]``).
+
+    Raises:
+        ValueError: naming the valid render modes, if ``render_mode`` is not one of them.
+    """
+    if render_mode is not None and render_mode not in valid:
+        raise ValueError(
+            f"{env_name} render_mode must be None or one of {list(valid)}, got {render_mode!r}"
+        )
+    return render_mode  # type: ignore[return-value]

@@ -10,7 +10,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from brc_rl.envs._checks import check_choice, check_int
+from brc_rl.envs._checks import check_choice, check_int, check_render_mode
+
+#: Height in pixels of the image of ``MetaBanditEnv.render()`` (a probability of 1).
+BAR_PIXELS = 32
 
 PriorSampler = Callable[[np.random.Generator, int, int], np.ndarray]
 
@@ -187,13 +190,15 @@ class MetaBanditEnv(gym.Env[np.ndarray, np.int64]):
         n_arms: number of arms k >= 1.
         n_pulls: pulls per episode n >= 1.
         prior: a key of ``PRIORS``; the dependent priors need ``n_arms == 2``.
-        render_mode: must be None (no rendering).
+        render_mode: None (no rendering) or "rgb_array": ``render()`` returns a
+            (BAR_PIXELS, 8 n_arms, 3) uint8 image, one bar per arm, as high as
+            its probability, red for the arm pulled last.
 
     Raises:
         ValueError: on an invalid argument, naming the valid values.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -203,9 +208,8 @@ class MetaBanditEnv(gym.Env[np.ndarray, np.int64]):
         render_mode: str | None = None,
     ) -> None:
         self.n_arms, self.n_pulls, self.prior = check_bandit_args(n_arms, n_pulls, prior)
-        if render_mode is not None:
-            raise ValueError(f"MetaBanditEnv has no render modes, got render_mode={render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode("MetaBanditEnv", render_mode, self.metadata["render_modes"])
+        self._last_arm = -1
         self.action_space = spaces.Discrete(self.n_arms)
         self.observation_space = spaces.Box(0.0, 1.0, (self.n_arms + 2,), np.float32)
         self._batch: BanditBatch | None = None
@@ -221,6 +225,7 @@ class MetaBanditEnv(gym.Env[np.ndarray, np.int64]):
         super().reset(seed=seed)
         self._batch = BanditBatch(sample_probs(self.prior, self.np_random, 1, self.n_arms))
         self._t = 0
+        self._last_arm = -1
         return np.zeros(self.n_arms + 2, dtype=np.float32), self._info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -232,8 +237,26 @@ class MetaBanditEnv(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"action must be an integer in [0, {self.n_arms}), got {action!r}")
         reward = float(self._batch.pull(np.array([int(action)]), self.np_random)[0])
         self._t += 1
+        self._last_arm = int(action)
         obs = np.zeros(self.n_arms + 2, dtype=np.float32)
         obs[int(action)] = 1.0
         obs[self.n_arms] = reward
         obs[self.n_arms + 1] = self._t / self.n_pulls
         return obs, reward, self._t == self.n_pulls, False, self._info()
+
+    def render(self) -> np.ndarray | None:
+        """The arms as an RGB image if ``render_mode == "rgb_array"`` (after ``reset``), else None.
+
+        Returns:
+            (BAR_PIXELS, 8 n_arms, 3) uint8: arm a is a column 8 pixels wide whose
+            bottom ``round(p_a * BAR_PIXELS)`` pixels are grey, red for the arm
+            pulled last; the rest is white.
+        """
+        if self.render_mode != "rgb_array" or self._batch is None:
+            return None
+        image = np.full((BAR_PIXELS, 8 * self.n_arms, 3), 255, dtype=np.uint8)
+        for arm, p in enumerate(self._batch.probs[0]):
+            height = int(round(float(p) * BAR_PIXELS))
+            colour = (220, 0, 0) if arm == self._last_arm else (120, 120, 120)
+            image[BAR_PIXELS - height :, 8 * arm + 1 : 8 * arm + 7] = colour
+        return image

@@ -9,7 +9,7 @@ from gymnasium import spaces
 from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX, STATE_TO_IDX
 from minigrid.envs.memory import MemoryEnv
 
-from brc_rl.envs._checks import check_int
+from brc_rl.envs._checks import check_int, check_render_mode
 
 #: Largest code of each channel of MiniGrid's symbolic grid: (object, colour, state).
 CODE_MAX: tuple[int, int, int] = (
@@ -115,6 +115,7 @@ class MiniGridMemoryEnv(MemoryEnv):
             raise ValueError(f"random_length must be a bool, got {random_length!r}")
         if max_steps is not None:
             max_steps = check_int("max_steps", max_steps, 1)
+        check_render_mode("MiniGridMemoryEnv", render_mode, self.metadata["render_modes"])
         super().__init__(
             size=size,
             random_length=random_length,

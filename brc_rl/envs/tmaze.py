@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from brc_rl.envs._checks import check_int, check_probability
+from brc_rl.envs._checks import check_int, check_probability, check_render_mode
 
 # Actions.
 RIGHT, UP, LEFT, DOWN = 0, 1, 2, 3
@@ -17,6 +17,9 @@ UP_CUE, DOWN_CUE, CORRIDOR, JUNCTION = 0, 1, 2, 3
 
 GOAL_REWARD = 4.0
 PENALTY = -0.1
+
+#: Side in pixels of one cell in ``render()``'s image.
+CELL_PIXELS = 8
 
 
 def tmaze_horizon(corridor_length: int) -> int:
@@ -87,22 +90,21 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
     Args:
         corridor_length: L >= 1, the number of moves right from the cue to the junction.
         action_noise: probability in [0, 1] that a random action replaces the chosen one.
-        render_mode: must be None (no rendering).
+        render_mode: None (no rendering) or "rgb_array": ``render()`` returns an
+            (3 s, (L + 1) s, 3) uint8 image of the maze, s = ``CELL_PIXELS``.
 
     Raises:
         ValueError: on an invalid argument, naming the valid values.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(
         self, corridor_length: int = 10, action_noise: float = 0.0, render_mode: str | None = None
     ) -> None:
         self.corridor_length = check_int("corridor_length", corridor_length, 1)
         self.action_noise = check_probability("action_noise", action_noise)
-        if render_mode is not None:
-            raise ValueError(f"TMazeEnv has no render modes, got render_mode={render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode("TMazeEnv", render_mode, self.metadata["render_modes"])
         self.horizon = tmaze_horizon(self.corridor_length)
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Box(0.0, 1.0, (4,), np.float32)
@@ -154,3 +156,21 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
         self._steps += 1
         truncated = not terminated and self._steps >= self.horizon
         return self._obs(), reward, terminated, truncated, {"is_success": success}
+
+    def render(self) -> np.ndarray | None:
+        """The maze as an RGB image if ``render_mode == "rgb_array"``, else None.
+
+        Returns:
+            (3 s, (L + 1) s, 3) uint8, s = ``CELL_PIXELS``: rows up arm, corridor,
+            down arm; walls black, open cells white, the goal arm green, the cue
+            cell blue, the agent red.
+        """
+        if self.render_mode != "rgb_array":
+            return None
+        grid = np.zeros((3, self.corridor_length + 1, 3), dtype=np.uint8)
+        grid[1, :] = 255
+        grid[0, -1] = grid[2, -1] = 255
+        grid[0 if self.goal_up else 2, -1] = (0, 200, 0)
+        grid[1, 0] = (80, 80, 255)
+        grid[1, self.position] = (255, 0, 0)
+        return np.kron(grid, np.ones((CELL_PIXELS, CELL_PIXELS, 1), dtype=np.uint8))

@@ -1,0 +1,91 @@
+"""configs/<task>/<algo>_<cell>.yaml: the full grid, and the loader's ``base:`` key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from brc_rl.agents.config import ConfigError, load_config, read_yaml
+from brc_rl.agents.schema import deep_merge
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+TASKS = {
+    "tmaze": ("brc_rl/TMaze-v0", {"corridor_length": 10}),
+    "bandit": ("brc_rl/MetaBandit-v0", {"n_arms": 2, "n_pulls": 100, "prior": "independent"}),
+    "minigrid_memory": ("brc_rl/MiniGridMemory-v0", {"size": 9, "agent_view_size": 3}),
+}
+GRID = [(task, algo, cell) for task in TASKS for algo in ("ppo", "a2c") for cell in ("nbrc", "brc", "gru", "lstm")]
+
+
+def test_the_grid_is_exactly_24_files():
+    files = {p.relative_to(CONFIGS).as_posix() for task in TASKS for p in (CONFIGS / task).glob("*.yaml")}
+    assert files == {f"{task}/{algo}_{cell}.yaml" for task, algo, cell in GRID}
+    assert len(files) == 24
+
+
+@pytest.mark.parametrize(("task", "algo", "cell"), GRID, ids=[f"{t}/{a}_{c}" for t, a, c in GRID])
+def test_each_config_trains_its_task_algo_and_cell(task, algo, cell):
+    config = load_config(CONFIGS / task / f"{algo}_{cell}.yaml")
+    env_id, kwargs = TASKS[task]
+    assert (config.algo, config.policy.cell, config.env.id) == (algo, cell, env_id)
+    assert config.env.kwargs == kwargs
+    if task == "minigrid_memory":
+        assert config.policy.features_extractor == "minigrid_cnn"
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("algo", ["ppo", "a2c"])
+def test_cells_of_a_task_and_algo_differ_only_in_the_cell(task, algo):
+    base = read_yaml(CONFIGS / task / f"{algo}_nbrc.yaml")
+    for cell in ("brc", "gru", "lstm"):
+        data = read_yaml(CONFIGS / task / f"{algo}_{cell}.yaml")
+        assert data == deep_merge(base, {"policy": {"cell": cell}})
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_deep_merge_merges_mappings_and_replaces_the_rest():
+    base = {"a": {"x": 1, "y": {"p": 1, "q": 2}}, "b": [1, 2], "c": 1}
+    merged = deep_merge(base, {"a": {"y": {"q": 3}, "z": 0}, "b": [3], "c": {"k": 1}})
+    assert merged == {"a": {"x": 1, "y": {"p": 1, "q": 3}, "z": 0}, "b": [3], "c": {"k": 1}}
+    assert base == {"a": {"x": 1, "y": {"p": 1, "q": 2}}, "b": [1, 2], "c": 1}  # untouched
+
+
+def test_base_chain_is_relative_to_each_file_and_deep_merged(tmp_path):
+    write(tmp_path, "root.yaml", "algo: ppo\nenv: {id: brc_rl/TMaze-v0, n_envs: 2, kwargs: {corridor_length: 4}}\n"
+          "total_timesteps: 64\nhyperparams: {n_steps: 16, n_epochs: 1, batch_size: 32}\n")
+    write(tmp_path, "sub/mid.yaml", "base: ../root.yaml\nenv: {kwargs: {action_noise: 0.1}}\nseed: 5\n")
+    leaf = write(tmp_path, "sub/leaf.yaml", "base: mid.yaml\npolicy: {cell: gru}\nenv: {n_envs: 4}\n")
+    data = read_yaml(leaf)
+    assert data == {
+        "algo": "ppo", "total_timesteps": 64, "seed": 5, "hyperparams": {"n_steps": 16, "n_epochs": 1, "batch_size": 32},
+        "env": {"id": "brc_rl/TMaze-v0", "n_envs": 4, "kwargs": {"corridor_length": 4, "action_noise": 0.1}},
+        "policy": {"cell": "gru"},
+    }
+    config = load_config(leaf, ["env.kwargs.corridor_length=7"])  # --set applies on top
+    assert config.env.kwargs == {"corridor_length": 7, "action_noise": 0.1} and config.policy.cell == "gru"
+    assert "base" not in yaml.safe_load(yaml.safe_dump(config.to_dict()))
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"a.yaml": "base: a.yaml\n"}, r"chain has a cycle: .*a\.yaml -> .*a\.yaml"),
+        ({"a.yaml": "base: b.yaml\n", "b.yaml": "base: ./a.yaml\n"}, r"cycle: .*a\.yaml -> .*b\.yaml -> .*a\.yaml"),
+        ({"a.yaml": "base: missing.yaml\n"}, r"config file '.*missing\.yaml' does not exist"),
+        ({"a.yaml": "base: [b.yaml]\n"}, r"config key 'base' in '.*a\.yaml' must be a relative path \(str\), got \['b.yaml'\]"),
+        ({"a.yaml": "base: b.yaml\n", "b.yaml": "- 1\n"}, r"'.*b\.yaml' must hold a mapping, got list"),
+    ],
+)
+def test_bad_bases_are_rejected(tmp_path, files, message):
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    with pytest.raises(ConfigError, match=message):
+        read_yaml(tmp_path / "a.yaml")
