@@ -75,7 +75,8 @@ def plot(results: list[dict], output: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     kind = "REDUCED protocol" if all(r["protocol"]["reduced"] for r in results) else "measured"
-    fig.suptitle(f"{kind} runs (solid) vs the paper after 50 full epochs (dashed)", fontsize=10)
+    fig.suptitle(f"{kind} runs (solid);\ndashed: the paper, same cell, after 50 full epochs",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(output, dpi=110)
 
