@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from brc_rl.supervised.paper import CELL_COLUMNS, PAPER_TABLES  # noqa: E402
 from brc_rl.supervised.table import load_results  # noqa: E402
@@ -51,8 +52,11 @@ def plot(results: list[dict], output: Path) -> None:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
     for ax, ((benchmark, params), runs) in zip(axes[0], sorted(panels.items())):
         metric = runs[0]["metrics"][0]
-        for r in sorted(runs, key=lambda r: r["cell"]):
+        seen: dict[str, int] = {}
+        for r in sorted(runs, key=lambda r: (r["cell"], r["protocol"]["train_size"])):
             colour = COLOURS.get(r["cell"])
+            style = ("o-", "s:", "^-.")[seen.get(r["cell"], 0) % 3]
+            seen[r["cell"]] = seen.get(r["cell"], 0) + 1
             curves = []
             for history in r["history"].values():
                 tested = [h for h in history if "test" in h]
@@ -65,17 +69,18 @@ def plot(results: list[dict], output: Path) -> None:
             p = r["protocol"]
             label = (f"{r['cell']} ({p['train_size']}/{p['test_size']}, "
                      f"{len(p['seeds'])} seed{'s' if len(p['seeds']) > 1 else ''})")
-            ax.plot(epochs, mean, "o-", color=colour, ms=3, label=label)
+            ax.plot(epochs, mean, style, color=colour, ms=3, label=label)
             paper = paper_value(r, metric)
             if paper is not None:
                 ax.axhline(paper, color=colour, ls="--", lw=1)
-        ax.set_title(f"{benchmark} ({params})", fontsize=10)
+        ax.set_title(f"{benchmark} ({params})" if params else benchmark, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"test {metric}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     kind = "REDUCED protocol" if all(r["protocol"]["reduced"] for r in results) else "measured"
-    fig.suptitle(f"{kind} runs (solid);\ndashed: the paper, same cell, after 50 full epochs",
+    fig.suptitle(f"{kind} runs (with markers);\ndashed: the paper, same cell, after 50 full epochs",
                  fontsize=9)
     fig.tight_layout()
     fig.savefig(output, dpi=110)
