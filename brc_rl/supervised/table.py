@@ -41,6 +41,13 @@ def fmt(mean: float, std: float) -> str:
     return f"{mean:.3f}+-{std:.3f}"
 
 
+def fmt_summary(summary: dict[str, float]) -> str:
+    """``mean+-std`` over the seeds; a single seed has no spread: ``0.409 (1 seed)``."""
+    if summary["n"] == 1:
+        return f"{summary['mean']:.3f} (1 seed)"
+    return fmt(summary["mean"], summary["std"])
+
+
 def protocol_note(protocol: dict[str, Any]) -> str:
     """One line saying what a run did."""
     seeds = protocol["seeds"]
@@ -85,7 +92,7 @@ def _render_one(benchmark: str, table: dict[str, Any], results: list[dict[str, A
         if column not in columns:
             columns.append(column)
         for m in metrics:
-            cells.setdefault(m, {})[column] = fmt(r["summary"][m]["mean"], r["summary"][m]["std"])
+            cells.setdefault(m, {})[column] = fmt_summary(r["summary"][m])
     header = ([table["key_label"]] if key else []) + (["metric"] if len(metrics) > 1 else [])
     header += ["source"] + columns
     lines = [f"### {table['title']}", "", "| " + " | ".join(header) + " |",

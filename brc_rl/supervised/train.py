@@ -24,6 +24,7 @@ import json
 import os
 import random
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -320,6 +321,7 @@ class SeedTraining:
         writer.add_scalar("train/loss", record["train_loss"], state.updates)
         writer.add_scalar("train/skipped_updates", state.skipped, state.updates)
         if state.epoch % config.eval_every == 0 or state.epoch == config.epochs:
+            started = time.perf_counter()
             record["test"] = evaluate(config, self.model, self.test_data, self.device)
             for name, value in record["test"].items():
                 writer.add_scalar(f"test/{name}", value, state.updates)
@@ -327,8 +329,27 @@ class SeedTraining:
             for k, layer in enumerate(record["gates"]):
                 for name, value in layer.items():
                     writer.add_scalar(f"gates/layer{k}/{name}", value, state.updates)
+            record["test_seconds"] = round(time.perf_counter() - started, 3)
+        record["train_seconds"] = round(state.train_seconds, 3)
         state.history.append(record)
         state.batch, state.loss_sum, state.loss_count = 0, 0.0, 0
+        tqdm.write(epoch_line(config, self.seed, record), file=sys.stderr)
+
+
+def epoch_line(config: SupervisedConfig, seed: int, record: dict[str, Any]) -> str:
+    """One line per epoch: loss, test metrics and timings of a history ``record``.
+
+    ``train_seconds`` is cumulative (updates only); ``test_seconds`` covers this
+    epoch's evaluation and gate probe.
+    """
+    text = (f"{config.run_name()} seed {seed} epoch {record['epoch']}/{config.epochs}: "
+            f"train loss {record['train_loss']:.4f}")
+    for name, value in record.get("test", {}).items():
+        text += f", test {name} {value:.4f}"
+    text += f" (updates so far {record['train_seconds']:.1f} s"
+    if "test_seconds" in record:
+        text += f", test {record['test_seconds']:.1f} s"
+    return text + ")"
 
 
 def summarize(per_seed: list[dict[str, Any]],

@@ -1,0 +1,100 @@
+"""Plot the test metric per epoch of ``brc-rl supervised`` runs, with the paper's figures.
+
+One panel per (benchmark, dataset parameters); one line per results file (mean over its
+seeds, each seed faint); the paper's 50-epoch value of the same cell dashed, same colour.
+
+    PYTHONPATH=. python benchmarks/plot_supervised_curves.py \
+        results/supervised/*/results.json --output results/supervised_curves.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from brc_rl.supervised.paper import CELL_COLUMNS, PAPER_TABLES  # noqa: E402
+from brc_rl.supervised.table import load_results  # noqa: E402
+
+COLOURS = {"nbrc": "tab:blue", "brc": "tab:orange", "gru": "tab:green", "lstm": "tab:red"}
+
+
+def panel_key(result: dict) -> tuple[str, str]:
+    """(benchmark, "T=300"-style parameter text) of a results file."""
+    params = ", ".join(f"{k}={v}" for k, v in result["protocol"]["dataset_params"].items())
+    return result["benchmark"], params
+
+
+def paper_value(result: dict, metric: str) -> float | None:
+    """The paper's mean for this run's benchmark, parameter and cell, if it has one."""
+    table = PAPER_TABLES.get(result["benchmark"])
+    column = CELL_COLUMNS.get(result["cell"])
+    if table is None or column is None:
+        return None
+    key = table["key"]
+    row = table["rows"].get(result["protocol"]["dataset_params"].get(key) if key else None)
+    if row is None or column not in row.get(metric, {}):
+        return None
+    return row[metric][column][0]
+
+
+def plot(results: list[dict], output: Path) -> None:
+    """Write the figure to ``output``."""
+    panels: dict[tuple[str, str], list[dict]] = {}
+    for r in results:
+        panels.setdefault(panel_key(r), []).append(r)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
+    for ax, ((benchmark, params), runs) in zip(axes[0], sorted(panels.items())):
+        metric = runs[0]["metrics"][0]
+        seen: dict[str, int] = {}
+        for r in sorted(runs, key=lambda r: (r["cell"], r["protocol"]["train_size"])):
+            colour = COLOURS.get(r["cell"])
+            style = ("o-", "s:", "^-.")[seen.get(r["cell"], 0) % 3]
+            seen[r["cell"]] = seen.get(r["cell"], 0) + 1
+            curves = []
+            for history in r["history"].values():
+                tested = [h for h in history if "test" in h]
+                epochs = [h["epoch"] for h in tested]
+                values = [h["test"][metric] for h in tested]
+                curves.append(values)
+                if len(r["history"]) > 1:
+                    ax.plot(epochs, values, color=colour, alpha=0.3, lw=0.8)
+            mean = np.mean(curves, axis=0)
+            p = r["protocol"]
+            label = (f"{r['cell']} ({p['train_size']}/{p['test_size']}, "
+                     f"{len(p['seeds'])} seed{'s' if len(p['seeds']) > 1 else ''})")
+            ax.plot(epochs, mean, style, color=colour, ms=3, label=label)
+            paper = paper_value(r, metric)
+            if paper is not None:
+                ax.axhline(paper, color=colour, ls="--", lw=1)
+        ax.set_title(f"{benchmark} ({params})" if params else benchmark, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"test {metric}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    kind = "REDUCED protocol" if all(r["protocol"]["reduced"] for r in results) else "measured"
+    fig.suptitle(f"{kind} runs (with markers);\ndashed: the paper, same cell, after 50 full epochs",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(output, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="+", type=Path)
+    parser.add_argument("--output", type=Path, default=Path("supervised_curves.png"))
+    args = parser.parse_args(argv)
+    plot(load_results(args.results), args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
