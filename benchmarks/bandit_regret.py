@@ -1,4 +1,4 @@
-"""Mean regret per episode of a MetaBandit run's model (compare with docs/readme/envs.md).
+"""Mean regret per episode of a MetaBandit run's model (compare with README.md).
 
     python benchmarks/bandit_regret.py RUN_DIR [--episodes 1000] [--seed 0] [--model final]
         [--stochastic] [--json PATH]

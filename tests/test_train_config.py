@@ -177,7 +177,7 @@ def test_every_schema_key_is_documented_in_code_and_readme():
     keys = [row[0] for row in rows]
     assert "policy.cell" in keys and "env.id" in keys and "eval_freq" in keys
     assert all(doc for *_, doc in rows), [key for key, *_, doc in rows if not doc]
-    readme = (ROOT / "docs" / "readme" / "train.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `([\w.]+)` \|", readme, flags=re.M))
     assert documented == set(keys)
 
