@@ -17,8 +17,6 @@ backward over the whole sequence; elsewhere (CUDA) the step-by-step autograd pat
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numba
 import torch
 from torch import Tensor
@@ -74,9 +72,8 @@ def bistable_scan_reference(
     return tuple(torch.stack(s) for s in zip(*steps))  # type: ignore[return-value]
 
 
-@contextmanager
-def _numba_threads():
-    """Run numba kernels on as many threads as torch uses (``torch.set_num_threads``).
+def _sync_numba_threads() -> None:
+    """Give the numba kernels as many threads as torch uses (``torch.set_num_threads``).
 
     With numba's OpenMP threading layer, numba and torch share one OpenMP runtime, so
     setting numba's count can change torch's: torch's count is put back if it changed.
@@ -87,7 +84,6 @@ def _numba_threads():
         numba.set_num_threads(wanted)
         if torch.get_num_threads() != torch_threads:
             torch.set_num_threads(torch_threads)
-    yield
 
 
 class _BistableScan(torch.autograd.Function):
@@ -105,15 +101,15 @@ class _BistableScan(torch.autograd.Function):
         resets = resets.contiguous()
         h, a, c, z = (pre.new_empty(T, N, H) for _ in range(4))
         outs = (h.numpy(), a.numpy(), c.numpy(), z.numpy())
-        with _numba_threads():
-            if w.dim() == 2:
-                _kernels.nbrc_forward(
-                    pre_c.numpy(), w.t().contiguous().numpy(), h0_c.numpy(), resets.numpy(), *outs
-                )
-            else:
-                _kernels.brc_forward(
-                    pre_c.numpy(), w[:H].numpy(), w[H:].numpy(), h0_c.numpy(), resets.numpy(), *outs
-                )
+        _sync_numba_threads()
+        if w.dim() == 2:
+            _kernels.nbrc_forward(
+                pre_c.numpy(), w.t().contiguous().numpy(), h0_c.numpy(), resets.numpy(), *outs
+            )
+        else:
+            _kernels.brc_forward(
+                pre_c.numpy(), w[:H].numpy(), w[H:].numpy(), h0_c.numpy(), resets.numpy(), *outs
+            )
         ctx.save_for_backward(w, h0_c, h, a, c, z, resets)
         ctx.mark_non_differentiable(a, c)
         ctx.set_materialize_grads(False)  # no (T, N, H) zero gradients for a and c
@@ -128,17 +124,17 @@ class _BistableScan(torch.autograd.Function):
         dpre = h.new_empty(T, N, 3 * H)
         dh0 = h.new_empty(N, H)
         arrays = (h0.numpy(), h.numpy(), a.numpy(), c.numpy(), z.numpy())
-        with _numba_threads():
-            if w.dim() == 1:
-                dw_parts = h.new_empty(N, 2 * H)
-                _kernels.brc_backward(
-                    dh.numpy(), *arrays, w[:H].numpy(), w[H:].numpy(), resets.numpy(),
-                    dpre.numpy(), dh0.numpy(), dw_parts.numpy(),
-                )
-                return dpre, dw_parts.sum(0), dh0, None
-            _kernels.nbrc_backward(
-                dh.numpy(), *arrays, w.numpy(), resets.numpy(), dpre.numpy(), dh0.numpy()
+        _sync_numba_threads()
+        if w.dim() == 1:
+            dw_parts = h.new_empty(N, 2 * H)
+            _kernels.brc_backward(
+                dh.numpy(), *arrays, w[:H].numpy(), w[H:].numpy(), resets.numpy(),
+                dpre.numpy(), dh0.numpy(), dw_parts.numpy(),
             )
+            return dpre, dw_parts.sum(0), dh0, None
+        _kernels.nbrc_backward(
+            dh.numpy(), *arrays, w.numpy(), resets.numpy(), dpre.numpy(), dh0.numpy()
+        )
         # dW = sum over (t, n) of [dp_a; dp_c] h_{t-1}^T, with h_{t-1} = 0 after a reset.
         d_gates = dpre[..., : 2 * H]
         prev, prev0 = h[:-1], h0
