@@ -1,15 +1,19 @@
-"""Training: the loss goes down, nBRC learns copy-first, NaN updates are skipped, and a
-resumed run ends exactly where an uninterrupted one does."""
+"""Training: the loss goes down, nBRC learns copy-first, NaN updates are skipped, a
+resumed run ends exactly where an uninterrupted one does, and seeds trained one at a
+time share one results file."""
 
-import dataclasses
+import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
 from brc_rl.supervised import SupervisedConfig, make_dataset, train_seed
 from brc_rl.supervised.datasets import Batch
 from brc_rl.supervised.model import SequenceModel
-from brc_rl.supervised.train import CHECKPOINT, StopRequest, TrainingInterrupted, train_step
+from brc_rl.supervised.train import (CHECKPOINT, StopRequest, TrainingInterrupted, run,
+                                     train_step)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -118,7 +122,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
     assert torch.load(tmp_path / "b" / CHECKPOINT, weights_only=False)["state"]["batch"] == 4
     resumed_b = train_seed(config, 0, tmp_path / "b", progress=False)
     # a finished 1-epoch run extended to 2 epochs
-    train_seed(dataclasses.replace(config, epochs=1), 0, tmp_path / "c", progress=False)
+    train_seed(replace(config, epochs=1), 0, tmp_path / "c", progress=False)
     extended = train_seed(config, 0, tmp_path / "c", progress=False)
 
     ref = final_parameters(tmp_path / "ref")
@@ -163,3 +167,31 @@ def test_config_validation():
     mnist = SupervisedConfig("pvlmnist", "gru", epochs=5, seeds=(0,))
     assert mnist.dataset_params() == {"max_black_lines": 472} and mnist.sizes() == (60_000, 10_000)
     assert mnist.reduced() == ["epochs=5 (paper 50)", "1 seed(s) (paper 3)"]
+
+
+def test_seed_count_does_not_rename_the_run():
+    # Seeds are subfolders of one run: the paper's settings with one seed are not "-reduced".
+    one_seed = SupervisedConfig("copy-first", "nbrc", seeds=(0,))
+    assert one_seed.run_name() == "copy-first-seq_len300-nbrc"
+    assert one_seed.reduced() == ["1 seed(s) (paper 3)"]
+    assert SupervisedConfig("copy-first", "nbrc", epochs=8, seeds=(0,)).run_name() == (
+        "copy-first-seq_len300-nbrc-reduced")
+
+
+def test_seeds_trained_in_separate_invocations_share_results(tmp_path):
+    config = small(epochs=1, logdir=str(tmp_path))
+    first = run(config, progress=False, command="first")
+    second = run(replace(config, seeds=(1,)), progress=False, command="second")
+    assert [r["seed"] for r in second["seeds"]] == [0, 1]
+    assert [r["command"] for r in second["seeds"]] == ["first", "second"]
+    assert second["protocol"]["seeds"] == [0, 1]
+    assert second["protocol"]["reduced_reasons"][-1] == "2 seed(s) (paper 3)"
+    mses = [first["seeds"][0]["mse"], second["seeds"][1]["mse"]]
+    assert second["summary"]["mse"]["n"] == 2
+    assert second["summary"]["mse"]["mean"] == pytest.approx(np.mean(mses))
+    assert set(second["history"]) == {"0", "1"}
+    on_disk = json.loads((tmp_path / config.run_name() / "results.json").read_text())
+    assert on_disk["summary"] == second["summary"]
+    # Other settings (here more epochs) start the results afresh.
+    longer = run(replace(config, epochs=2, seeds=(1,)), progress=False)
+    assert [r["seed"] for r in longer["seeds"]] == [1]

@@ -130,21 +130,31 @@ class SupervisedConfig:
         return (train if self.train_size is None else self.train_size,
                 test if self.test_size is None else self.test_size)
 
-    def reduced(self) -> list[str]:
-        """How this run departs from the paper's protocol (empty: the full protocol)."""
+    def departures(self) -> list[str]:
+        """How the training settings depart from the paper's (the seed count aside)."""
         reasons = [f"{k}={getattr(self, k)} (paper {v})" for k, v in PAPER_PROTOCOL.items()
                    if k != "num_seeds" and getattr(self, k) != v]
         for name, ours, paper in zip(("train_size", "test_size"), self.sizes(), self.spec.sizes):
             if ours != paper:
                 reasons.append(f"{name}={ours} (paper {paper})")
+        return reasons
+
+    def reduced(self) -> list[str]:
+        """How this run departs from the paper's protocol (empty: the full protocol)."""
+        reasons = self.departures()
         if len(self.seeds) < PAPER_PROTOCOL["num_seeds"]:
             reasons.append(f"{len(self.seeds)} seed(s) (paper {PAPER_PROTOCOL['num_seeds']})")
         return reasons
 
     def run_name(self) -> str:
-        """Folder name of the run, e.g. ``copy-first-seq_len300-nbrc``."""
+        """Folder name of the run, e.g. ``copy-first-seq_len300-nbrc``.
+
+        Suffixed ``-reduced`` when the training settings depart from the paper's. The
+        number of seeds does not count: each seed has its own ``seed<k>/`` folder, so
+        seeds of one protocol can be trained in several invocations into one run.
+        """
         tags = "".join(f"-{k}{v}" for k, v in self.dataset_params().items())
-        return f"{self.benchmark}{tags}-{self.cell}" + ("-reduced" if self.reduced() else "")
+        return f"{self.benchmark}{tags}-{self.cell}" + ("-reduced" if self.departures() else "")
 
     def protocol(self) -> dict[str, Any]:
         """Every setting, resolved, as stored with checkpoints and results."""

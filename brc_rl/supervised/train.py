@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -368,33 +368,60 @@ def run(
 ) -> dict[str, Any]:
     """Train every seed of ``config`` and write ``<logdir>/<run name>/results.json``.
 
+    Seeds finished by earlier invocations into the same run folder, with the same
+    settings and epochs, stay in ``results.json`` and count in the mean +- std, so the
+    seeds of a long protocol can be trained one at a time (``--seeds 0``, then
+    ``--seeds 1`` ...).
+
     Args:
         config: the settings.
         stop: see :func:`train_seed`.
         progress: show progress bars.
-        command: the command line, stored with the results.
+        command: the command line, stored with the results of each seed it trained.
 
     Returns:
         The results: benchmark, cell, protocol, per-seed metrics and their mean +- std.
     """
     run_dir = Path(config.logdir) / config.run_name()
-    per_seed = []
+    per_seed = earlier_seeds(run_dir / "results.json", config)
     quiet = not progress or len(config.seeds) == 1
     for seed in tqdm(config.seeds, desc=config.run_name(), disable=quiet):
         result = train_seed(config, seed, run_dir / f"seed{seed}", stop, progress)
-        per_seed.append(result)
+        per_seed = [r for r in per_seed if r["seed"] != seed] + [{**result, "command": command}]
+    per_seed.sort(key=lambda r: r["seed"])
+    merged = replace(config, seeds=tuple(r["seed"] for r in per_seed))
     metrics = config.spec.metrics
     results = {
         "format": "brc_rl.supervised.results/1",
-        "benchmark": config.benchmark, "cell": config.cell, "protocol": config.protocol(),
+        "benchmark": config.benchmark, "cell": config.cell, "protocol": merged.protocol(),
         "metrics": list(metrics), "summary": summarize(per_seed, metrics),
         "seeds": [{k: v for k, v in r.items() if k != "history"} for r in per_seed],
-        "history": {r["seed"]: r["history"] for r in per_seed},
+        "history": {str(r["seed"]): r["history"] for r in per_seed},
         "command": command, "torch": torch.__version__,
         "device": str(resolve_device(config.device)),
     }
     write_json(run_dir / "results.json", results)
     return results
+
+
+def earlier_seeds(path: Path, config: SupervisedConfig) -> list[dict[str, Any]]:
+    """Per-seed results (with ``history``) in ``path`` written with ``config``'s settings.
+
+    Returns [] when there is no such file or its settings or epochs differ (it is then
+    replaced).
+    """
+    if not path.exists():
+        return []
+    try:
+        old = json.loads(path.read_text())
+        protocol, seeds, history = old["protocol"], old["seeds"], old["history"]
+    except (json.JSONDecodeError, KeyError) as err:
+        raise ValueError(f"{path} is not a results file of brc-rl supervised ({err}); "
+                         "move it away to start this run") from err
+    ours = config.protocol()
+    if any(protocol.get(k) != ours[k] for k in (*RESUME_KEYS, "epochs")):
+        return []
+    return [{**r, "history": history[str(r["seed"])]} for r in seeds]
 
 
 def write_json(path: str | os.PathLike[str], payload: Any) -> None:
