@@ -2,6 +2,8 @@
 
 One panel per (benchmark, dataset parameters); one line per results file (mean over its
 seeds, each seed faint); the paper's 50-epoch value of the same cell dashed, same colour.
+A run still in progress is plotted from its seed's ``checkpoint.pt`` (labelled with the
+epochs done so far).
 
     PYTHONPATH=. python benchmarks/plot_supervised_curves.py \
         results/supervised/*/results.json --output results/supervised_curves.png
@@ -13,6 +15,7 @@ import argparse
 from pathlib import Path
 
 import matplotlib
+import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -20,6 +23,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from brc_rl.supervised.paper import CELL_COLUMNS, PAPER_TABLES  # noqa: E402
+from brc_rl.supervised.protocol import BENCHMARKS  # noqa: E402
 from brc_rl.supervised.table import load_results  # noqa: E402
 
 COLOURS = {"nbrc": "tab:blue", "brc": "tab:orange", "gru": "tab:green", "lstm": "tab:red"}
@@ -42,6 +46,18 @@ def paper_value(result: dict, metric: str) -> float | None:
     if row is None or column not in row.get(metric, {}):
         return None
     return row[metric][column][0]
+
+
+def from_checkpoint(path: Path) -> dict:
+    """A results-like dict of the one seed a ``checkpoint.pt`` holds, epochs so far."""
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    protocol = {**payload["protocol"], "seeds": [payload["seed"]]}
+    history = payload["state"]["history"]
+    if not any("test" in h for h in history):
+        raise SystemExit(f"{path}: no tested epoch yet")
+    return {"benchmark": protocol["benchmark"], "cell": protocol["cell"], "protocol": protocol,
+            "metrics": list(BENCHMARKS[protocol["benchmark"]].metrics),
+            "history": {str(payload["seed"]): history}, "in_progress": len(history)}
 
 
 def plot(results: list[dict], output: Path) -> None:
@@ -67,7 +83,10 @@ def plot(results: list[dict], output: Path) -> None:
                     ax.plot(epochs, values, color=colour, alpha=0.3, lw=0.8)
             mean = np.mean(curves, axis=0)
             p = r["protocol"]
-            label = (f"{r['cell']} ({p['train_size']}/{p['test_size']}, "
+            done = r.get("in_progress", p["epochs"])
+            reduced = any("seed(s)" not in reason for reason in p["reduced_reasons"])
+            label = (f"{r['cell']} ({'REDUCED: ' if reduced else ''}{done}/{p['epochs']} epochs, "
+                     f"{p['train_size']}/{p['test_size']}, "
                      f"{len(p['seeds'])} seed{'s' if len(p['seeds']) > 1 else ''})")
             ax.plot(epochs, mean, style, color=colour, ms=3, label=label)
             paper = paper_value(r, metric)
@@ -77,11 +96,12 @@ def plot(results: list[dict], output: Path) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"test {metric}")
+        if metric == "mse":
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    kind = "REDUCED protocol" if all(r["protocol"]["reduced"] for r in results) else "measured"
-    fig.suptitle(f"{kind} runs (with markers);\ndashed: the paper, same cell, after 50 full epochs",
-                 fontsize=9)
+    fig.suptitle("measured runs (with markers; REDUCED: shorter than the paper's protocol);\n"
+                 "dashed: the paper, same cell, after 50 full epochs, 3 seeds", fontsize=9)
     fig.tight_layout()
     fig.savefig(output, dpi=110)
 
@@ -91,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results", nargs="+", type=Path)
     parser.add_argument("--output", type=Path, default=Path("supervised_curves.png"))
     args = parser.parse_args(argv)
-    plot(load_results(args.results), args.output)
+    results = [from_checkpoint(p) for p in args.results if p.suffix == ".pt"]
+    results += load_results([p for p in args.results if p.suffix != ".pt"])
+    plot(results, args.output)
     print(f"wrote {args.output}")
     return 0
 
