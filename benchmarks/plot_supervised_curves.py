@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from brc_rl.supervised.paper import CELL_COLUMNS, PAPER_TABLES  # noqa: E402
-from brc_rl.supervised.protocol import BENCHMARKS  # noqa: E402
+from brc_rl.supervised.protocol import BENCHMARKS, departures  # noqa: E402
 from brc_rl.supervised.table import load_results  # noqa: E402
 
 COLOURS = {"nbrc": "tab:blue", "brc": "tab:orange", "gru": "tab:green", "lstm": "tab:red"}
@@ -84,7 +84,7 @@ def plot(results: list[dict], output: Path) -> None:
             mean = np.mean(curves, axis=0)
             p = r["protocol"]
             done = r.get("in_progress", p["epochs"])
-            reduced = any("seed(s)" not in reason for reason in p["reduced_reasons"])
+            reduced = bool(departures(p))
             label = (f"{r['cell']} ({'REDUCED: ' if reduced else ''}{done}/{p['epochs']} epochs, "
                      f"{p['train_size']}/{p['test_size']}, "
                      f"{len(p['seeds'])} seed{'s' if len(p['seeds']) > 1 else ''})")

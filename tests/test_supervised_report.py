@@ -8,6 +8,7 @@ import torch
 from brc_rl.cli import main
 from brc_rl.supervised.metrics import accuracy, confusion_matrix, gate_statistics, macro_f1
 from brc_rl.supervised.paper import PAPER_COLUMNS, PAPER_TABLES
+from brc_rl.supervised.protocol import BENCHMARKS
 from brc_rl.supervised.table import load_results, render_tables
 
 
@@ -58,11 +59,14 @@ def fake_result(benchmark, cell, params, summary, reduced=False, seeds=(0, 1, 2)
     return {
         "format": "brc_rl.supervised.results/1", "benchmark": benchmark, "cell": cell,
         "summary": {m: {"mean": v[0], "std": v[1], "n": len(seeds)} for m, v in summary.items()},
-        "protocol": {"dataset_params": params, "epochs": 50 if not reduced else 2,
-                     "train_size": 40000, "test_size": 50000, "batch_size": 100, "lr": 1e-3,
+        "protocol": {"benchmark": benchmark, "dataset_params": params,
+                     "epochs": 50 if not reduced else 2,
+                     "train_size": BENCHMARKS[benchmark].sizes[0],
+                     "test_size": BENCHMARKS[benchmark].sizes[1], "batch_size": 100, "lr": 1e-3,
                      "num_layers": 2, "hidden_size": 128, "seeds": list(seeds),
-                     "reduced": reduced,
-                     "reduced_reasons": ["epochs=2 (paper 50)"] if reduced else []},
+                     "reduced": reduced or len(seeds) < 3,
+                     "reduced_reasons": (["epochs=2 (paper 50)"] if reduced else [])
+                     + ([f"{len(seeds)} seed(s) (paper 3)"] if len(seeds) < 3 else [])},
     }
 
 
@@ -83,11 +87,23 @@ def test_table_puts_measured_rows_next_to_the_paper():
     assert lines[paper + 1] == "| 300 | measured [1] |  | 0.012+-0.005 |  |  | 0.900+-0.050 |  |  |"
     assert "| 10 | measured, reduced [2] |  |  |  |  |  |  | 0.500+-0.100 |" in lines
     assert "| 5 | measured (seq_len=100) [1] | 0.700+-0.010 |  |  |  |  |  |" in lines
-    assert "| accuracy | measured [1] |  | 0.900+-0.010 |  |  |  |  |" in lines
+    assert "| accuracy | measured [3] |  | 0.900+-0.010 |  |  |  |  |" in lines
     assert "| macro_f1 | paper | 0.655+-0.007 | 0.906+-0.005 | 0.897+-0.008 | 0.907+-0.003 " \
            "| 0.902+-0.006 | 0.965+-0.002 |" in lines
     assert "1. full protocol: 50 epochs" in text and "2. REDUCED (epochs=2 (paper 50))" in text
     assert "Table 4" not in text  # only measured benchmarks
+
+
+def test_table_tells_a_run_short_of_seeds_from_a_reduced_one():
+    text = render_tables([
+        fake_result("copy-first", "nbrc", {"seq_len": 300}, {"mse": (0.02, 0.0)}, seeds=(0,)),
+        fake_result("copy-first", "brc", {"seq_len": 300}, {"mse": (0.3, 0.0)}, reduced=True,
+                    seeds=(0,)),
+    ])
+    assert "| 300 | measured, 1 seed(s) [1] |  | 0.020 (1 seed) |" in text
+    assert "| 300 | measured, reduced [2] | 0.300 (1 seed) |" in text
+    assert "1. the paper's settings, 1 of its 3 seeds: 50 epochs, 40000 train" in text
+    assert "2. REDUCED (epochs=2 (paper 50); 1 seed(s) (paper 3)): 2 epochs" in text
 
 
 def test_load_results_rejects_other_json(tmp_path):

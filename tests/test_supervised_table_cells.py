@@ -8,7 +8,7 @@ def one_run(cell, mean, seeds):
         "benchmark": "copy-first", "cell": cell, "metrics": ["mse"],
         "summary": {"mse": {"mean": mean, "std": 0.0 if len(seeds) == 1 else 0.02,
                             "n": len(seeds)}},
-        "protocol": {"dataset_params": {"seq_len": 300}, "epochs": 8, "train_size": 8000,
+        "protocol": {"benchmark": "copy-first", "dataset_params": {"seq_len": 300}, "epochs": 8, "train_size": 8000,
                      "test_size": 5000, "batch_size": 100, "lr": 1e-3, "num_layers": 2,
                      "hidden_size": 128, "seeds": list(seeds), "reduced": True,
                      "reduced_reasons": ["epochs=8 (paper 50)"]},

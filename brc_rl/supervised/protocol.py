@@ -132,12 +132,8 @@ class SupervisedConfig:
 
     def departures(self) -> list[str]:
         """How the training settings depart from the paper's (the seed count aside)."""
-        reasons = [f"{k}={getattr(self, k)} (paper {v})" for k, v in PAPER_PROTOCOL.items()
-                   if k != "num_seeds" and getattr(self, k) != v]
-        for name, ours, paper in zip(("train_size", "test_size"), self.sizes(), self.spec.sizes):
-            if ours != paper:
-                reasons.append(f"{name}={ours} (paper {paper})")
-        return reasons
+        train, test = self.sizes()
+        return departures({**vars(self), "train_size": train, "test_size": test})
 
     def reduced(self) -> list[str]:
         """How this run departs from the paper's protocol (empty: the full protocol)."""
@@ -171,5 +167,17 @@ class SupervisedConfig:
 
 
 # Settings that must match for a checkpoint to be resumed (the rest may change).
+def departures(protocol: dict[str, Any]) -> list[str]:
+    """How the training settings of a resolved ``protocol`` (as stored with checkpoints and
+    results) depart from the paper's, the seed count aside; [] for the paper's settings."""
+    reasons = [f"{k}={protocol[k]} (paper {v})" for k, v in PAPER_PROTOCOL.items()
+               if k != "num_seeds" and protocol[k] != v]
+    sizes = BENCHMARKS[protocol["benchmark"]].sizes
+    for name, paper in zip(("train_size", "test_size"), sizes):
+        if protocol[name] != paper:
+            reasons.append(f"{name}={protocol[name]} (paper {paper})")
+    return reasons
+
+
 RESUME_KEYS = ("benchmark", "cell", "dataset_params", "train_size", "test_size", "batch_size",
                "lr", "hidden_size", "num_layers", "permutation_seed")

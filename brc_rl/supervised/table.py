@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from brc_rl.supervised.paper import CELL_COLUMNS, PAPER_COLUMNS, PAPER_TABLES
-from brc_rl.supervised.protocol import BENCHMARKS
+from brc_rl.supervised.protocol import BENCHMARKS, departures
 
 # Dataset parameters fixed by a paper table (a measured run with another value is labelled).
 FIXED_PARAMS: dict[str, dict[str, int]] = {"denoising": {"seq_len": 400}}
@@ -56,8 +56,10 @@ def protocol_note(protocol: dict[str, Any]) -> str:
             f"Adam lr {protocol['lr']:g}, "
             f"{protocol['num_layers']} x {protocol['hidden_size']} units, "
             f"{len(seeds)} seed(s) {seeds}")
-    if protocol["reduced"]:
+    if departures(protocol):
         return f"REDUCED ({'; '.join(protocol['reduced_reasons'])}): {text}"
+    if protocol["reduced"]:
+        return f"the paper's settings, {len(seeds)} of its 3 seeds: {text}"
     return f"full protocol: {text}"
 
 
@@ -119,6 +121,8 @@ def _source_label(benchmark: str, params: dict[str, Any], result: dict[str, Any]
         notes.append(note)
     extra = [f"{k}={v}" for k, v in params.items()
              if k in FIXED_PARAMS.get(benchmark, {}) and v != FIXED_PARAMS[benchmark][k]]
-    reduced = ", reduced" if result["protocol"]["reduced"] else ""
+    protocol = result["protocol"]
+    reduced = (", reduced" if departures(protocol) else
+               f", {len(protocol['seeds'])} seed(s)" if protocol["reduced"] else "")
     params = f" ({', '.join(extra)})" if extra else ""
     return f"measured{reduced}{params} [{notes.index(note) + 1}]"
