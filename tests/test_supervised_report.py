@@ -129,7 +129,7 @@ def test_cli_trains_writes_json_and_renders_the_table(tmp_path, capsys):
     run_dir = tmp_path / "runs" / "copy-first-seq_len5-nbrc-reduced"
     assert json.loads((run_dir / "results.json").read_text())["summary"] == results["summary"]
     assert (run_dir / "seed1" / "checkpoint.pt").exists()
-    capsys.readouterr()
+    assert "copy-first nbrc (REDUCED protocol, 2 seed(s)): mse " in capsys.readouterr().out
     assert main(["supervised-table", str(out)]) == 0
     table = capsys.readouterr().out
     assert "| 5 | measured, reduced [1] |" in table and "| 5 | paper |" in table
@@ -153,3 +153,14 @@ def test_cli_errors(tmp_path, capsys, monkeypatch, argv, message):
     code = main(["supervised", *argv, "--logdir", str(tmp_path / "runs")])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_summary_line_names_the_protocol(capsys):
+    from brc_rl.supervised.cli import _print_summary
+
+    _print_summary(fake_result("copy-first", "nbrc", {"seq_len": 300}, {"mse": (0.02, 0.0)},
+                               seeds=(0,)))
+    _print_summary(fake_result("copy-first", "nbrc", {"seq_len": 300}, {"mse": (0.02, 0.01)}))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["copy-first nbrc (the paper's settings, 1 seed(s)): mse 0.0200 +- 0.0000",
+                     "copy-first nbrc (full protocol, 3 seed(s)): mse 0.0200 +- 0.0100"]

@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from brc_rl.supervised.protocol import BENCHMARKS, PAPER_PROTOCOL, SupervisedConfig
+from brc_rl.supervised.protocol import BENCHMARKS, PAPER_PROTOCOL, SupervisedConfig, departures
 
 EXIT_INTERRUPTED = 130
 
@@ -122,8 +122,9 @@ def _print_summary(results: dict) -> None:
     protocol = results["protocol"]
     scores = ", ".join(f"{m} {s['mean']:.4f} +- {s['std']:.4f}"
                        for m, s in results["summary"].items())
-    label = "REDUCED protocol" if protocol["reduced"] else "full protocol"
     seeds = len(protocol["seeds"])
+    label = ("REDUCED protocol" if departures(protocol) else
+             "the paper's settings" if protocol["reduced"] else "full protocol")
     print(f"{results['benchmark']} {results['cell']} ({label}, {seeds} seed(s)): {scores}")
 
 
