@@ -166,7 +166,6 @@ class SupervisedConfig:
         return settings
 
 
-# Settings that must match for a checkpoint to be resumed (the rest may change).
 def departures(protocol: dict[str, Any]) -> list[str]:
     """How the training settings of a resolved ``protocol`` (as stored with checkpoints and
     results) depart from the paper's, the seed count aside; [] for the paper's settings."""
@@ -179,5 +178,6 @@ def departures(protocol: dict[str, Any]) -> list[str]:
     return reasons
 
 
+# Settings that must match for a checkpoint to be resumed (the rest may change).
 RESUME_KEYS = ("benchmark", "cell", "dataset_params", "train_size", "test_size", "batch_size",
                "lr", "hidden_size", "num_layers", "permutation_seed")
