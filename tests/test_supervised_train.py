@@ -195,3 +195,23 @@ def test_seeds_trained_in_separate_invocations_share_results(tmp_path):
     # Other settings (here more epochs) start the results afresh.
     longer = run(replace(config, epochs=2, seeds=(1,)), progress=False)
     assert [r["seed"] for r in longer["seeds"]] == [1]
+
+
+def test_denoising_recall_script_splits_the_test_mse_by_answer_step(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "benchmarks" / "denoising_recall.py"
+    spec = importlib.util.spec_from_file_location("denoising_recall", script)
+    recall = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recall)
+    config = small(benchmark="denoising", seq_len=20, forget=5, epochs=1)
+    result = train_seed(config, 0, tmp_path / "seed0", progress=False)
+    protocol, epochs, mse = recall.per_step_mse(tmp_path, 0, None)
+    assert protocol["cell"] == "nbrc" and epochs == 1 and len(mse) == 5
+    assert np.mean(mse) == pytest.approx(result["mse"], rel=1e-5)
+    train_seed(small(epochs=1), 0, tmp_path / "copy" / "seed0", progress=False)
+    with pytest.raises(ValueError, match="expected 'denoising'"):
+        recall.per_step_mse(tmp_path / "copy", 0, None)
+    with pytest.raises(FileNotFoundError, match="run folder"):
+        recall.per_step_mse(tmp_path / "missing", 0, None)
