@@ -15,15 +15,14 @@ rebuilds that seed's test set from the protocol stored with it.
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
 
-from brc_rl.supervised.datasets import make_data
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.protocol import SupervisedConfig
-from brc_rl.supervised.train import CHECKPOINT, EVAL_BATCH
+from brc_rl.supervised.train import CHECKPOINT, EVAL_BATCH, build_data
 
 
 @torch.no_grad()
@@ -38,7 +37,8 @@ def per_step_mse(run_dir: Path, seed: int, test_size: int | None) -> tuple[dict,
         raise ValueError(f"{run_dir} is a {protocol['benchmark']!r} run, expected 'denoising'")
     config = SupervisedConfig(**{f.name: protocol[f.name] for f in fields(SupervisedConfig)})
     n = config.sizes()[1] if test_size is None else test_size
-    test = make_data("denoising", n, 2 * seed + 1, **config.dataset_params())
+    # the seed's test set as training drew it (a 1-sample training set spares the rest)
+    _, test = build_data(replace(config, train_size=1, test_size=n), seed)
     model = SequenceModel(config.cell, test.input_size, test.output_size, config.spec.readout,
                           config.hidden_size, config.num_layers)
     model.load_state_dict(payload["model"])
