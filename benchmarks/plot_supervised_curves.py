@@ -87,7 +87,8 @@ def plot(results: list[dict], output: Path) -> None:
             reduced = bool(departures(p))
             label = (f"{r['cell']} ({'REDUCED: ' if reduced else ''}{done}/{p['epochs']} epochs, "
                      f"{p['train_size']}/{p['test_size']}, "
-                     f"{len(p['seeds'])} seed{'s' if len(p['seeds']) > 1 else ''})")
+                     f"seed{'s' if len(p['seeds']) > 1 else ''} "
+                     f"{', '.join(map(str, p['seeds']))})")
             ax.plot(epochs, mean, style, color=colour, ms=3, label=label)
             paper = paper_value(r, metric)
             if paper is not None:

@@ -106,6 +106,16 @@ def test_table_tells_a_run_short_of_seeds_from_a_reduced_one():
     assert "2. REDUCED (epochs=2 (paper 50); 1 seed(s) (paper 3)): 2 epochs" in text
 
 
+def test_table_lists_runs_with_the_papers_settings_before_reduced_ones():
+    text = render_tables([
+        fake_result("copy-first", "brc", {"seq_len": 300}, {"mse": (0.3, 0.0)}, reduced=True,
+                    seeds=(0,)),
+        fake_result("copy-first", "nbrc", {"seq_len": 300}, {"mse": (0.02, 0.0)}, seeds=(0,)),
+    ]).splitlines()
+    assert text.index("| 300 | measured, 1 seed(s) [1] |  | 0.020 (1 seed) |  |  |  |  |") < \
+        text.index("| 300 | measured, reduced [2] | 0.300 (1 seed) |  |  |  |  |  |")
+
+
 def test_load_results_rejects_other_json(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"hello": 1}))

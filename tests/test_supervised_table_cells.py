@@ -20,3 +20,10 @@ def test_single_seed_cells_have_no_std_and_several_seeds_do():
                            one_run("brc", 0.5, [0, 1])]).splitlines()
     assert "| 300 | measured, reduced [1] |  | 0.409 (1 seed) |  |  | 1.025 (1 seed) |  |" in lines
     assert "| 300 | measured, reduced [2] | 0.500+-0.020 |  |  |  |  |  |" in lines
+
+
+def test_small_measured_values_keep_two_significant_digits():
+    lines = render_tables([one_run("nbrc", 0.0000712, [0]), one_run("brc", 0.00082, [0, 1]),
+                           one_run("gru", 0.0, [0])]).splitlines()
+    assert "| 300 | measured, reduced [1] |  | 7.1e-05 (1 seed) |  |  | 0.000 (1 seed) |  |" in lines
+    assert "| 300 | measured, reduced [2] | 8.2e-04+-2.0e-02 |  |  |  |  |  |" in lines
