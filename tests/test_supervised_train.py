@@ -192,6 +192,13 @@ def test_seeds_trained_in_separate_invocations_share_results(tmp_path):
     assert set(second["history"]) == {"0", "1"}
     on_disk = json.loads((tmp_path / config.run_name() / "results.json").read_text())
     assert on_disk["summary"] == second["summary"]
+    # A file from before commands were stored per seed keeps its command for its seeds.
+    for r in on_disk["seeds"]:
+        del r["command"]
+    on_disk["command"] = "old"
+    (tmp_path / config.run_name() / "results.json").write_text(json.dumps(on_disk))
+    third = run(replace(config, seeds=(2,)), progress=False, command="third")
+    assert [r["command"] for r in third["seeds"]] == ["old", "old", "third"]
     # Other settings (here more epochs) start the results afresh.
     longer = run(replace(config, epochs=2, seeds=(1,)), progress=False)
     assert [r["seed"] for r in longer["seeds"]] == [1]

@@ -408,7 +408,8 @@ def earlier_seeds(path: Path, config: SupervisedConfig) -> list[dict[str, Any]]:
     """Per-seed results (with ``history``) in ``path`` written with ``config``'s settings.
 
     Returns [] when there is no such file or its settings or epochs differ (it is then
-    replaced).
+    replaced). A seed without its own ``command`` (files written before commands were
+    stored per seed) gets the file's command, so merging new seeds does not lose it.
     """
     if not path.exists():
         return []
@@ -421,7 +422,8 @@ def earlier_seeds(path: Path, config: SupervisedConfig) -> list[dict[str, Any]]:
     ours = config.protocol()
     if any(protocol.get(k) != ours[k] for k in (*RESUME_KEYS, "epochs")):
         return []
-    return [{**r, "history": history[str(r["seed"])]} for r in seeds]
+    return [{"command": old.get("command"), **r, "history": history[str(r["seed"])]}
+            for r in seeds]
 
 
 def write_json(path: str | os.PathLike[str], payload: Any) -> None:
