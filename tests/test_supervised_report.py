@@ -149,6 +149,12 @@ def test_cli_trains_writes_json_and_renders_the_table(tmp_path, capsys):
                  str(tmp_path / "runs"), "--json", str(out), "--device", "cpu", "--no-progress",
                  "--resume"]) == 0
     assert json.loads(out.read_text())["summary"] == results["summary"]
+    assert "resuming seed(s) [0, 1] from their checkpoints" in capsys.readouterr().err
+    # a seed with no checkpoint of its own is not "resumed" from the other seeds' checkpoints
+    assert main(["supervised", "copy-first", "--cell", "nbrc", "--seq-len", "5", "--epochs", "1",
+                 "--train-size", "200", "--test-size", "100", "--seeds", "2", "--logdir",
+                 str(tmp_path / "runs"), "--device", "cpu", "--no-progress", "--resume"]) == 2
+    assert "--resume: no checkpoint of seed(s) [2]" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,message", [

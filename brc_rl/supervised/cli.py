@@ -82,13 +82,13 @@ def run_command(args: argparse.Namespace) -> int:
     if config.cell not in RNN_REGISTRY:
         return _fail(f"unknown cell {config.cell!r}; expected one of {sorted(RNN_REGISTRY)}")
     run_dir = Path(config.logdir) / config.run_name()
-    checkpoints = sorted(run_dir.glob("seed*/checkpoint.pt"))
-    if args.resume and not checkpoints:
-        return _fail(f"--resume: no checkpoint in {run_dir}")
+    resumed = [s for s in config.seeds if (run_dir / f"seed{s}" / "checkpoint.pt").exists()]
+    if args.resume and not resumed:
+        return _fail(f"--resume: no checkpoint of seed(s) {list(config.seeds)} in {run_dir}")
     if args.fresh and run_dir.exists():
         shutil.rmtree(run_dir)
-    if checkpoints and not args.fresh:
-        print(f"resuming from {len(checkpoints)} checkpoint(s) in {run_dir}", file=sys.stderr)
+    if resumed and not args.fresh:
+        print(f"resuming seed(s) {resumed} from their checkpoints in {run_dir}", file=sys.stderr)
     command = "brc-rl " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["supervised"] else None
     try:
         with stop_on_signals() as stop:
