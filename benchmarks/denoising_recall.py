@@ -4,6 +4,9 @@ The denoising target is the data value seen at each of the five relevant steps
 t1 < ... < t5, output in that order on the last five steps; the benchmark's metric is
 their mean. A cell that holds k of the five values and guesses 0 for the rest scores
 about (5 - k) / 5, so the per-step errors say how many values the memory keeps.
+A cell that keeps only the sum of the five (unit-variance) values and answers their
+mean m = (x_t1 + ... + x_t5) / 5 at every step scores 1 - 1/5 = 0.8 at each one; the
+second row, the mean squared distance of each answer to m, tells that case apart.
 
     PYTHONPATH=. python benchmarks/denoising_recall.py \
         results/supervised/denoising-seq_len400-forget200-brc --seed 0
@@ -25,9 +28,28 @@ from brc_rl.supervised.protocol import SupervisedConfig
 from brc_rl.supervised.train import CHECKPOINT, EVAL_BATCH, build_data
 
 
+def answer_errors(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed squared errors per answer step, to the target and to the targets' mean.
+
+    Args:
+        output, target: (N, 5) answers and data values at t1..t5.
+
+    Returns:
+        Two (5,) float64 tensors: sum_n (o_nk - y_nk)^2 and sum_n (o_nk - mean_j y_nj)^2.
+    """
+    if output.shape != target.shape or output.dim() != 2 or output.shape[1] != 5:
+        raise ValueError(f"expected output and target of shape (N, 5), got "
+                         f"{tuple(output.shape)} and {tuple(target.shape)}")
+    mean = target.mean(1, keepdim=True)
+    return (((output - target) ** 2).sum(0).double(),
+            ((output - mean) ** 2).sum(0).double())
+
+
 @torch.no_grad()
-def per_step_mse(run_dir: Path, seed: int, test_size: int | None) -> tuple[dict, int, list[float]]:
-    """(protocol, epochs trained, test MSE of each answer step t1..t5) of ``run_dir``'s seed."""
+def per_step_mse(run_dir: Path, seed: int,
+                 test_size: int | None) -> tuple[dict, int, list[float], list[float]]:
+    """(protocol, epochs trained, test MSE of each answer step t1..t5, mean squared
+    distance of each answer to the mean of the five values) of ``run_dir``'s seed."""
     path = run_dir / f"seed{seed}" / CHECKPOINT
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: expected a brc-rl supervised run folder")
@@ -43,12 +65,14 @@ def per_step_mse(run_dir: Path, seed: int, test_size: int | None) -> tuple[dict,
                           config.hidden_size, config.num_layers)
     model.load_state_dict(payload["model"])
     model.eval()
-    squared = torch.zeros(5, dtype=torch.float64)
+    squared = to_mean = torch.zeros(5, dtype=torch.float64)
     for index in torch.arange(n).split(EVAL_BATCH):
         batch = test.batch(index)
-        squared += ((model(batch.x) - batch.y) ** 2).sum(0).double()
+        errors = answer_errors(model(batch.x), batch.y)
+        squared, to_mean = squared + errors[0], to_mean + errors[1]
     history = payload["state"]["history"]
-    return protocol, history[-1]["epoch"] if history else 0, (squared / n).tolist()
+    return (protocol, history[-1]["epoch"] if history else 0, (squared / n).tolist(),
+            (to_mean / n).tolist())
 
 
 def main() -> None:
@@ -58,11 +82,12 @@ def main() -> None:
     parser.add_argument("--test-size", type=int, default=None,
                         help="test sequences (default: the run's test size)")
     args = parser.parse_args()
-    protocol, epochs, mse = per_step_mse(args.run, args.seed, args.test_size)
+    protocol, epochs, mse, to_mean = per_step_mse(args.run, args.seed, args.test_size)
     print(f"{args.run} seed {args.seed} ({protocol['cell']}, {epochs} epochs done)")
     print("| answer step | " + " | ".join(f"t{k + 1}" for k in range(5)) + " | mean |")
     print("|---|" + "---|" * 6)
-    print("| test MSE | " + " | ".join(f"{m:.4f}" for m in mse) + f" | {sum(mse) / 5:.4f} |")
+    for name, row in (("test MSE", mse), ("distance to the mean of the five", to_mean)):
+        print(f"| {name} | " + " | ".join(f"{m:.4f}" for m in row) + f" | {sum(row) / 5:.4f} |")
 
 
 if __name__ == "__main__":

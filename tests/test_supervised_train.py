@@ -214,9 +214,19 @@ def test_denoising_recall_script_splits_the_test_mse_by_answer_step(tmp_path):
     spec.loader.exec_module(recall)
     config = small(benchmark="denoising", seq_len=20, forget=5, epochs=1)
     result = train_seed(config, 0, tmp_path / "seed0", progress=False)
-    protocol, epochs, mse = recall.per_step_mse(tmp_path, 0, None)
-    assert protocol["cell"] == "nbrc" and epochs == 1 and len(mse) == 5
+    protocol, epochs, mse, to_mean = recall.per_step_mse(tmp_path, 0, None)
+    assert protocol["cell"] == "nbrc" and epochs == 1 and len(mse) == 5 and len(to_mean) == 5
     assert np.mean(mse) == pytest.approx(result["mse"], rel=1e-5)
+    # answering the mean of the five values: no distance to it, error (x_k - m)^2 to each
+    target = torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0], [0.0, 0.0, 0.0, 0.0, -5.0]])
+    mean = target.mean(1, keepdim=True).expand(2, 5)
+    squared, distance = recall.answer_errors(mean, target)
+    assert distance.tolist() == [0.0] * 5
+    assert squared.tolist() == pytest.approx([4 + 1, 1 + 1, 0 + 1, 1 + 1, 4 + 16])
+    # answering 0: the distance to the mean is m^2 at every step
+    assert recall.answer_errors(torch.zeros(2, 5), target)[1].tolist() == [9 + 1] * 5
+    with pytest.raises(ValueError, match=r"shape \(N, 5\)"):
+        recall.answer_errors(torch.zeros(2, 4), torch.zeros(2, 4))
     train_seed(small(epochs=1), 0, tmp_path / "copy" / "seed0", progress=False)
     with pytest.raises(ValueError, match="expected 'denoising'"):
         recall.per_step_mse(tmp_path / "copy", 0, None)
