@@ -25,7 +25,7 @@ import torch
 
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.protocol import SupervisedConfig
-from brc_rl.supervised.train import CHECKPOINT, EVAL_BATCH, build_data
+from brc_rl.supervised.train import EVAL_BATCH, build_data, checkpoint_path
 
 
 def answer_errors(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,7 +50,7 @@ def per_step_mse(run_dir: Path, seed: int,
                  test_size: int | None) -> tuple[dict, int, list[float], list[float]]:
     """(protocol, epochs trained, test MSE of each answer step t1..t5, mean squared
     distance of each answer to the mean of the five values) of ``run_dir``'s seed."""
-    path = run_dir / f"seed{seed}" / CHECKPOINT
+    path = checkpoint_path(run_dir, seed)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: expected a brc-rl supervised run folder")
     payload = torch.load(path, map_location="cpu", weights_only=False)

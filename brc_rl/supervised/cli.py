@@ -73,8 +73,8 @@ def config_from_args(args: argparse.Namespace) -> SupervisedConfig:
 def run_command(args: argparse.Namespace) -> int:
     from brc_rl.nn import RNN_REGISTRY
     from brc_rl.supervised.mnist import MnistUnavailableError
-    from brc_rl.supervised.train import (CHECKPOINT, TrainingInterrupted, run, stop_on_signals,
-                                         write_json)
+    from brc_rl.supervised.train import (TrainingInterrupted, checkpoint_path, run,
+                                         stop_on_signals, write_json)
 
     try:
         config = config_from_args(args)
@@ -83,7 +83,7 @@ def run_command(args: argparse.Namespace) -> int:
     if config.cell not in RNN_REGISTRY:
         return _fail(f"unknown cell {config.cell!r}; expected one of {sorted(RNN_REGISTRY)}")
     run_dir = Path(config.logdir) / config.run_name()
-    resumed = [s for s in config.seeds if (run_dir / f"seed{s}" / CHECKPOINT).exists()]
+    resumed = [s for s in config.seeds if checkpoint_path(run_dir, s).exists()]
     if args.resume and not resumed:
         return _fail(f"--resume: no checkpoint of seed(s) {list(config.seeds)} in {run_dir}")
     if args.fresh and run_dir.exists():

@@ -50,6 +50,11 @@ GATE_PROBE = 100
 EVAL_BATCH = 500
 
 
+def checkpoint_path(run_dir: Path, seed: int) -> Path:
+    """Where ``seed``'s checkpoint lives in a run folder: ``<run_dir>/seed<k>/checkpoint.pt``."""
+    return Path(run_dir) / f"seed{seed}" / CHECKPOINT
+
+
 class TrainingInterrupted(Exception):
     """A stop was requested; the run was checkpointed and can be resumed."""
 
@@ -386,7 +391,7 @@ def run(
     per_seed = earlier_seeds(run_dir / "results.json", config)
     quiet = not progress or len(config.seeds) == 1
     for seed in tqdm(config.seeds, desc=config.run_name(), disable=quiet):
-        result = train_seed(config, seed, run_dir / f"seed{seed}", stop, progress)
+        result = train_seed(config, seed, checkpoint_path(run_dir, seed).parent, stop, progress)
         per_seed = [r for r in per_seed if r["seed"] != seed] + [{**result, "command": command}]
     per_seed.sort(key=lambda r: r["seed"])
     merged = replace(config, seeds=tuple(r["seed"] for r in per_seed))
