@@ -11,6 +11,7 @@ import torch
 
 from brc_rl.supervised import SupervisedConfig, make_dataset, train_seed
 from brc_rl.supervised.datasets import Batch
+from brc_rl.supervised import train as train_module
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.train import (CHECKPOINT, StopRequest, TrainingInterrupted, run,
                                      train_step)
@@ -202,6 +203,27 @@ def test_seeds_trained_in_separate_invocations_share_results(tmp_path):
     # Other settings (here more epochs) start the results afresh.
     longer = run(replace(config, epochs=2, seeds=(1,)), progress=False)
     assert [r["seed"] for r in longer["seeds"]] == [1]
+
+
+def test_seeds_trained_side_by_side_keep_each_others_results(tmp_path, monkeypatch):
+    # Invocation A (seed 1) is still training when invocation B (seed 2) finishes and
+    # writes results.json; A must merge B's seed, not overwrite it with what it read at
+    # its start.
+    config = small(epochs=1, logdir=str(tmp_path))
+    run(config, progress=False, command="seed 0")
+    original = train_module.train_seed
+
+    def seed_2_finishes_meanwhile(config_, seed, *args):
+        if seed == 1:
+            run(replace(config_, seeds=(2,)), progress=False, command="B")
+        return original(config_, seed, *args)
+
+    monkeypatch.setattr(train_module, "train_seed", seed_2_finishes_meanwhile)
+    results = run(replace(config, seeds=(1,)), progress=False, command="A")
+    assert [(r["seed"], r["command"]) for r in results["seeds"]] == [
+        (0, "seed 0"), (1, "A"), (2, "B")]
+    assert results["summary"]["mse"]["n"] == 3
+    assert not list((tmp_path / config.run_name()).glob("*.part"))
 
 
 def test_denoising_recall_script_splits_the_test_mse_by_answer_step(tmp_path):

@@ -373,10 +373,10 @@ def run(
 ) -> dict[str, Any]:
     """Train every seed of ``config`` and write ``<logdir>/<run name>/results.json``.
 
-    Seeds finished by earlier invocations into the same run folder, with the same
+    Seeds finished by other invocations into the same run folder, with the same
     settings and epochs, stay in ``results.json`` and count in the mean +- std, so the
     seeds of a long protocol can be trained one at a time (``--seeds 0``, then
-    ``--seeds 1`` ...).
+    ``--seeds 1`` ...) or side by side (the file is read when training ends).
 
     Args:
         config: the settings.
@@ -388,11 +388,15 @@ def run(
         The results: benchmark, cell, protocol, per-seed metrics and their mean +- std.
     """
     run_dir = Path(config.logdir) / config.run_name()
-    per_seed = earlier_seeds(run_dir / "results.json", config)
     quiet = not progress or len(config.seeds) == 1
+    trained = []
     for seed in tqdm(config.seeds, desc=config.run_name(), disable=quiet):
         result = train_seed(config, seed, checkpoint_path(run_dir, seed).parent, stop, progress)
-        per_seed = [r for r in per_seed if r["seed"] != seed] + [{**result, "command": command}]
+        trained.append({**result, "command": command})
+    # Read the earlier seeds only now: another invocation training other seeds of this
+    # run side by side may have written results.json since this one started.
+    per_seed = [r for r in earlier_seeds(run_dir / "results.json", config)
+                if r["seed"] not in config.seeds] + trained
     per_seed.sort(key=lambda r: r["seed"])
     merged = replace(config, seeds=tuple(r["seed"] for r in per_seed))
     metrics = config.spec.metrics
@@ -432,7 +436,12 @@ def earlier_seeds(path: Path, config: SupervisedConfig) -> list[dict[str, Any]]:
 
 
 def write_json(path: str | os.PathLike[str], payload: Any) -> None:
-    """Write ``payload`` as indented JSON, creating the parent folder."""
+    """Write ``payload`` as indented JSON, creating the parent folder.
+
+    Atomic: a reader (another invocation merging its seeds) sees the old or the new file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
