@@ -199,8 +199,14 @@ def save_checkpoint(path: Path, protocol: dict[str, Any], seed: int, model: Sequ
                 "python": random.getstate(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
     }
+    replace_atomically(path, lambda tmp: torch.save(payload, tmp))
+
+
+def replace_atomically(path: Path, write: Any) -> None:
+    """``write(tmp)`` next to ``path``, then rename it over ``path``: a crash or a
+    concurrent reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(path.name + ".part")
-    torch.save(payload, tmp)
+    write(tmp)
     os.replace(tmp, path)
 
 
@@ -442,6 +448,5 @@ def write_json(path: str | os.PathLike[str], payload: Any) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    replace_atomically(
+        path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n"))
