@@ -12,9 +12,14 @@ def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
 
     A crash or a concurrent reader sees the old file or the new one, never half of one.
     The temporary name carries the process id, so two processes writing at once do not
-    share it. The parent folder is created if missing.
+    share it; if ``write`` raises, the temporary file is removed and ``path`` is left as
+    it was. The parent folder is created if missing.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
