@@ -31,8 +31,8 @@ from typing import Any
 
 import torch
 
-from brc_rl.agents.config import EnvConfig
-from brc_rl.agents.run import make_env
+from brc_rl.experiments.config import EnvConfig
+from brc_rl.experiments.run import make_env
 
 SB3 = "sb3-contrib lstm"
 

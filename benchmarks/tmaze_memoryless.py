@@ -17,8 +17,8 @@ import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from brc_rl.agents.config import EnvConfig
-from brc_rl.agents.run import make_env
+from brc_rl.experiments.config import EnvConfig
+from brc_rl.experiments.run import make_env
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,42 +1,299 @@
-"""The ``brc-rl`` command line.
+"""The ``brc-rl`` command line: thin subcommands over the library.
 
-Every subcommand lives next to the code it drives, in a module that defines
-``register(subparsers)``: it adds its parser and sets ``func`` (called with the parsed
-namespace, returning an exit code). This file only lists those modules.
+Each subcommand parses its arguments here and calls one library function; the library
+is imported inside the command, so ``brc-rl --help`` imports no torch. Every expected
+failure (a bad config, run folder, argument or data file) is a ``ValueError`` or an
+``OSError`` raised by the library: :func:`main` prints it as one line,
+``brc-rl COMMAND: error: ...``, and returns 2. Ctrl-C returns 130 after the command
+has said what it kept.
+
+Commands::
+
+    brc-rl train CONFIG.yaml [--set key=value ...] [--run-dir DIR]
+    brc-rl train --resume RUN_DIR [--set total_timesteps=N]
+    brc-rl eval RUN_DIR [--episodes N] [--stochastic] [--env-kwargs key=value ...]
+    brc-rl horizon RUN_DIR --lengths 20 100 1000
+    brc-rl bandit-regret RUN_DIR [--episodes 1000]
+    brc-rl bandit-baselines [--arms 2] [--pulls 100]
+    brc-rl supervised BENCHMARK --cell CELL [...]
+    brc-rl supervised-table RESULTS.json ...
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
-# Modules that add subcommands, in the order ``brc-rl --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "brc_rl.agents.cli",
-    "brc_rl.agents.horizon",
-    "brc_rl.envs.cli",
-    "brc_rl.supervised.cli",
-    "brc_rl.nn.cli",
-)
+#: Exit status of a refused command (bad input), as argparse's.
+EXIT_USAGE = 2
+#: Exit status after Ctrl-C / SIGTERM (the command has said what it kept).
+EXIT_INTERRUPTED = 130
+
+MODELS = ("final", "latest", "best")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="brc-rl",
-        description="Reinforcement learning with bistable recurrent cells.",
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+def _command(subparsers: Any, name: str, func: Callable[[argparse.Namespace], int | None], **kwargs: Any):
+    parser = subparsers.add_parser(name, **kwargs)
+    parser.set_defaults(func=func, command=name)
     return parser
 
 
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=MODELS, default="final",
+                        help="final model (default; falls back to the latest checkpoint), latest checkpoint, or best")
+    parser.add_argument("--device", default="auto", help="torch device (default auto)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+
+
+# --------------------------------------------------------------------------- RL runs
+def _add_rl_commands(subparsers: Any) -> None:
+    train = _command(
+        subparsers, "train", run_train,
+        help="train a recurrent agent from a YAML config, or resume a run",
+        description="Train a recurrent PPO/A2C agent from a YAML config into a run folder "
+        "(config.yaml, command.txt, tensorboard/, checkpoints/, final_model.zip), "
+        "or continue an interrupted run with --resume.",
+    )
+    train.add_argument("config", nargs="?", type=Path, help="YAML config (see configs/)")
+    train.add_argument(
+        "--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+        help="override a config key, e.g. --set policy.cell=gru hyperparams.learning_rate=1e-3 "
+        "(values parsed as YAML)",
+    )
+    train.add_argument("--run-dir", type=Path, default=None, help="run folder (default: a new folder under log_dir)")
+    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                       help="continue RUN_DIR from its latest checkpoint up to total_timesteps")
+
+    evaluate = _command(
+        subparsers, "eval", run_eval,
+        help="evaluate a trained run: mean return and success rate",
+        description="Play episodes with a run's model (recurrent state carried) and print "
+        "mean return +- std and the success rate (info['is_success']).",
+    )
+    evaluate.add_argument("run_dir", type=Path, help="a run folder written by brc-rl train")
+    evaluate.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
+    mode = evaluate.add_mutually_exclusive_group()
+    mode.add_argument("--deterministic", dest="deterministic", action="store_true", default=True,
+                      help="greedy actions (default)")
+    mode.add_argument("--stochastic", dest="deterministic", action="store_false", help="sampled actions")
+    evaluate.add_argument("--env-kwargs", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                          help="override env kwargs, e.g. --env-kwargs corridor_length=100")
+    evaluate.add_argument("--seed", type=int, default=None, help="seed of the eval env (default: config seed + 1000)")
+    _add_model_args(evaluate)
+
+    horizon = _command(
+        subparsers, "horizon", run_horizon,
+        help="success rate of a T-maze run at other corridor lengths (horizon generalisation)",
+        description="Play a T-maze run's model (greedy, recurrent state carried) at each corridor "
+        "length and print the success rate per length.",
+    )
+    horizon.add_argument("run_dir", type=Path, help="a run folder trained on brc_rl/TMaze-v0")
+    horizon.add_argument("--lengths", type=int, nargs="+", required=True, metavar="L", help="corridor lengths")
+    horizon.add_argument("--episodes", type=int, default=100, help="episodes per length (default 100)")
+    horizon.add_argument("--seed", type=int, default=0, help="episode i is reset with seed S + i (default 0)")
+    _add_model_args(horizon)
+
+    regret = _command(
+        subparsers, "bandit-regret", run_bandit_regret,
+        help="mean regret per episode of a MetaBandit run",
+        description="Play a brc_rl/MetaBandit-v0 run's model (recurrent state carried) and print "
+        "its mean expected regret sum_t (max_a p_a - p_{a_t}) per episode with its standard error.",
+    )
+    regret.add_argument("run_dir", type=Path, help="a run folder trained on brc_rl/MetaBandit-v0")
+    regret.add_argument("--episodes", type=int, default=1000, help="episodes (default 1000)")
+    regret.add_argument("--seed", type=int, default=0, help="env i of the batch is seeded S + i (default 0)")
+    regret.add_argument("--stochastic", action="store_true", help="sampled actions (default greedy)")
+    _add_model_args(regret)
+
+
+def _train_argv(args: argparse.Namespace) -> list[str]:
+    """The command line of ``args``, as recorded in command.txt."""
+    argv = ["brc-rl", "train"]
+    if args.config is not None:
+        argv.append(str(args.config))
+    if args.resume is not None:
+        argv += ["--resume", str(args.resume)]
+    if args.overrides:
+        argv += ["--set", *args.overrides]
+    if args.run_dir is not None:
+        argv += ["--run-dir", str(args.run_dir)]
+    return argv
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train (or resume) and print the run folder."""
+    from brc_rl.experiments.config import ConfigError, load_config
+    from brc_rl.experiments.run import resume, train
+
+    if (args.config is None) == (args.resume is None):
+        raise ConfigError("give either a CONFIG file or --resume RUN_DIR")
+    if args.resume is not None:
+        if args.run_dir is not None:
+            raise ConfigError("--run-dir cannot be used with --resume (the run folder is RUN_DIR)")
+        run_dir = resume(args.resume, args.overrides, argv=_train_argv(args))
+    else:
+        run_dir = train(load_config(args.config, args.overrides), run_dir=args.run_dir, argv=_train_argv(args))
+    print(f"run folder: {run_dir}")
+    print(f"evaluate:    brc-rl eval {run_dir} --episodes 100")
+    print(f"tensorboard: tensorboard --logdir {Path(run_dir) / 'tensorboard'}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Evaluate a run and print its summary."""
+    from brc_rl.experiments.config import parse_assignments
+    from brc_rl.experiments.evaluation import evaluate
+    from brc_rl.experiments.files import write_json
+
+    result = evaluate(args.run_dir, args.episodes, args.deterministic,
+                      parse_assignments(args.env_kwargs, "--env-kwargs"), args.seed, args.model, args.device)
+    print(result.summary())
+    if args.json is not None:
+        write_json(args.json, result.to_dict())
+    return 0
+
+
+def run_horizon(args: argparse.Namespace) -> int:
+    """Evaluate a T-maze run at each length and print the table."""
+    from brc_rl.experiments.files import write_json
+    from brc_rl.experiments.horizon import format_horizon_table, horizon
+
+    results, model_path, steps = horizon(args.run_dir, args.lengths, args.episodes, args.seed,
+                                         args.model, args.device)
+    print(f"model: {model_path} ({steps} steps)")
+    print(format_horizon_table(results))
+    if args.json is not None:
+        write_json(args.json, {
+            "run_dir": str(args.run_dir), "model": str(model_path), "steps": steps, "seed": args.seed,
+            "results": [vars(r) for r in results.values()],
+        })
+    return 0
+
+
+def run_bandit_regret(args: argparse.Namespace) -> int:
+    """Play a bandit run and print its mean regret."""
+    import numpy as np
+
+    from brc_rl.experiments.bandit import bandit_regrets
+    from brc_rl.experiments.files import write_json
+
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    regrets = bandit_regrets(args.run_dir, args.episodes, args.seed, args.model, not args.stochastic,
+                             device=args.device)
+    mean, sem = float(np.mean(regrets)), float(np.std(regrets) / math.sqrt(len(regrets)))
+    mode = "stochastic" if args.stochastic else "deterministic"
+    print(f"{args.run_dir}: mean regret per episode {mean:.2f} +- {sem:.2f} ({len(regrets)} episodes, {mode})")
+    if args.json is not None:
+        write_json(args.json, {"mean_regret": mean, "sem": sem, "episodes": len(regrets),
+                               "deterministic": not args.stochastic})
+    return 0
+
+
+# --------------------------------------------------------------------------- tasks
+def _add_env_commands(subparsers: Any) -> None:
+    from brc_rl.envs.bandit import PRIORS  # numpy and gymnasium only
+
+    parser = _command(
+        subparsers, "bandit-baselines", run_bandit_baselines,
+        help="mean regret of reference agents on brc_rl/MetaBandit-v0",
+        description="Play random, greedy, Thompson, UCB1 and (2 arms) Bayes-optimal agents on the "
+        "meta-RL bandit and print their mean regret sum_t (max_a p_a - p_{a_t}) with "
+        "its standard error.",
+    )
+    parser.add_argument("--arms", type=int, default=2, help="number of arms k (default 2)")
+    parser.add_argument("--pulls", type=int, default=100, help="pulls per episode n (default 100)")
+    parser.add_argument("--prior", default="independent", choices=sorted(PRIORS), help="arm prior (default independent)")
+    parser.add_argument("--episodes", type=int, default=10000, help="episodes per agent (default 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed; every agent meets the same bandits")
+    parser.add_argument("--ucb-c", type=float, default=math.sqrt(2.0),
+                        help="UCB1 exploration constant (default sqrt 2)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+
+
+def run_bandit_baselines(args: argparse.Namespace) -> int:
+    """Evaluate the reference agents, print the table, write the JSON if asked."""
+    from brc_rl.envs.bandit_baselines import evaluate_baselines, format_baselines_table
+    from brc_rl.experiments.files import write_json
+
+    results = evaluate_baselines(args.arms, args.pulls, args.prior, args.episodes, args.seed, args.ucb_c)
+    print(f"MetaBandit: {args.arms} arms, {args.pulls} pulls, prior {args.prior}, "
+          f"{args.episodes} episodes, seed {args.seed}, UCB1 c = {args.ucb_c:.4g}")
+    print(format_baselines_table(results))
+    if args.json is not None:
+        write_json(args.json, results)
+    return 0
+
+
+# --------------------------------------------------------------------------- supervised
+def _add_supervised_commands(subparsers: Any) -> None:
+    from brc_rl.supervised.cli import add_supervised_arguments
+
+    parser = _command(
+        subparsers, "supervised", run_supervised,
+        help="train a cell on one of the paper's supervised benchmarks",
+        description="Train 2 x 128 recurrent layers + a linear read-out on a benchmark of "
+        "the paper (section 5). Defaults are the paper's protocol. A run folder with a "
+        "checkpoint is resumed; Ctrl-C checkpoints and stops.",
+    )
+    add_supervised_arguments(parser)
+
+    table = _command(
+        subparsers, "supervised-table", run_supervised_table,
+        help="render supervised results next to the paper's tables (Markdown)",
+        description="Markdown tables: the paper's results and the measured ones.",
+    )
+    table.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
+    table.add_argument("--output", type=Path, help="write here instead of stdout")
+
+
+def run_supervised(args: argparse.Namespace) -> int:
+    from brc_rl.supervised.cli import run_command
+
+    return run_command(args)
+
+
+def run_supervised_table(args: argparse.Namespace) -> int:
+    from brc_rl.supervised.table import load_results, render_tables
+
+    text = render_tables(load_results(args.results))
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    """The ``brc-rl`` parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="brc-rl", description="Reinforcement learning with bistable recurrent cells.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_rl_commands(subparsers)
+    _add_env_commands(subparsers)
+    _add_supervised_commands(subparsers)
+    return parser
+
+
+def fail(command: str, error: object) -> int:
+    """Print ``brc-rl COMMAND: error: ...`` on stderr and return :data:`EXIT_USAGE`: the one error exit."""
+    print(f"brc-rl {command}: error: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    """Run ``brc-rl`` with ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, OSError) as error:  # ConfigError, RunError, a bad argument or data file
+        return fail(args.command, error)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ from brc_rl.agents.policies import (
     SequenceEvaluation,
 )
 from brc_rl.agents.ppo import RecurrentPPO
+from brc_rl.agents.torch_layers import MiniGridCNN
 
 ALGORITHMS: dict[str, type[RecurrentOnPolicyAlgorithm]] = {"ppo": RecurrentPPO, "a2c": RecurrentA2C}
 
@@ -27,11 +28,5 @@ __all__ = [
     "RecurrentActorCriticPolicy", "RecurrentActorCriticCnnPolicy", "RecurrentMultiInputActorCriticPolicy",
     "MlpRecurrentPolicy", "CnnRecurrentPolicy", "MultiInputRecurrentPolicy", "SequenceEvaluation",
     "RecurrentRolloutBuffer", "RecurrentDictRolloutBuffer", "RecurrentRolloutSamples", "MemoryMonitor",
+    "MiniGridCNN",
 ]
-
-# Training from configs (brc-rl train / eval): imported last, they use ALGORITHMS.
-from brc_rl.agents.config import TrainConfig, load_config  # noqa: E402
-from brc_rl.agents.evaluation import EvalResult, evaluate  # noqa: E402
-from brc_rl.agents.run import resume, train  # noqa: E402
-
-__all__ += ["TrainConfig", "load_config", "train", "resume", "evaluate", "EvalResult"]

@@ -6,9 +6,8 @@
 | ``brc_rl/TMaze-v0`` | ``TMazeEnv`` | one bit held for L steps |
 | ``brc_rl/MiniGridMemory-v0`` | ``MiniGridMemoryEnv`` | a cue object held through a hallway |
 
-Also: ``MiniGridCNN`` (features extractor for the MiniGrid grid, imported lazily
-because it needs torch), ``brc_rl.envs.bandit_baselines`` (reference bandit agents)
-and ``brc_rl.envs.horizon`` (T-maze horizon generalisation).
+Reference agents: ``brc_rl.envs.bandit_baselines`` (random, greedy, Thompson, UCB1,
+Bayes-optimal bandit players) and ``brc_rl.envs.tmaze.ScriptedTMazeAgent``.
 
 Example:
     >>> import gymnasium as gym
@@ -25,7 +24,7 @@ from gymnasium.envs.registration import register, registry
 from brc_rl.envs.bandit import MetaBanditEnv
 from brc_rl.envs.tmaze import TMazeEnv
 
-__all__ = ["ENV_IDS", "MetaBanditEnv", "MiniGridCNN", "MiniGridMemoryEnv", "TMazeEnv"]
+__all__ = ["ENV_IDS", "MetaBanditEnv", "MiniGridMemoryEnv", "TMazeEnv"]
 
 #: Registered id -> entry point. Step limits are the environments' own (see their
 #: docstrings): they depend on the kwargs, so none is given to ``register``.
@@ -39,16 +38,11 @@ for _env_id, _entry_point in ENV_IDS.items():
     if _env_id not in registry:
         register(id=_env_id, entry_point=_entry_point)
 
-_LAZY = {
-    "MiniGridCNN": "brc_rl.envs.extractors",
-    "MiniGridMemoryEnv": "brc_rl.envs.minigrid_memory",
-}
-
 
 def __getattr__(name: str) -> Any:
-    """Import ``MiniGridCNN`` (torch) and ``MiniGridMemoryEnv`` (minigrid) on first use."""
-    if name in _LAZY:
-        import importlib
+    """Import ``MiniGridMemoryEnv`` (and with it minigrid) on first use."""
+    if name == "MiniGridMemoryEnv":
+        from brc_rl.envs.minigrid_memory import MiniGridMemoryEnv
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return MiniGridMemoryEnv
     raise AttributeError(f"module 'brc_rl.envs' has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -174,3 +175,36 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
         grid[1, 0] = (80, 80, 255)
         grid[1, self.position] = (255, 0, 0)
         return np.kron(grid, np.ones((CELL_PIXELS, CELL_PIXELS, 1), dtype=np.uint8))
+
+
+@dataclass
+class ScriptedTMazeAgent:
+    """A hand-written T-maze player with the recurrent ``predict`` API.
+
+    It walks right and, at the junction, turns to the side it remembers; with
+    ``remember_cue=False`` it always turns up (success rate 1/2). Its state is an
+    (N,) array: +1 cue up, -1 cue down, 0 not seen.
+
+    Args:
+        remember_cue: keep the cue in the state (a perfect memory) or not (none).
+    """
+
+    remember_cue: bool = True
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: np.ndarray | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        obs = np.atleast_2d(observation)
+        memory = np.zeros(len(obs)) if state is None else np.asarray(state, dtype=np.float64).copy()
+        if episode_start is not None:
+            memory[np.asarray(episode_start, dtype=bool)] = 0.0
+        if self.remember_cue:
+            memory[obs[:, UP_CUE] == 1] = 1.0
+            memory[obs[:, DOWN_CUE] == 1] = -1.0
+        turn = np.where(memory < 0, DOWN, UP)
+        actions = np.where(obs[:, JUNCTION] == 1, turn, RIGHT)
+        return actions, memory

@@ -8,15 +8,22 @@ The command line is ``brc-rl supervised BENCHMARK --cell CELL`` and
 ``brc-rl supervised-table RESULTS.json ...``.
 """
 
-from brc_rl.supervised.datasets import DATASETS, SequenceData, make_data, make_dataset
-from brc_rl.supervised.metrics import accuracy, gate_statistics, macro_f1
-from brc_rl.supervised.mnist import MnistUnavailableError, load_mnist
-from brc_rl.supervised.model import SequenceModel
-from brc_rl.supervised.protocol import BENCHMARKS, SupervisedConfig
-from brc_rl.supervised.train import run, train_seed
+import importlib
+from typing import Any
 
-__all__ = [
-    "BENCHMARKS", "DATASETS", "MnistUnavailableError", "SequenceData", "SequenceModel",
-    "SupervisedConfig", "accuracy", "gate_statistics", "load_mnist", "macro_f1", "make_data",
-    "make_dataset", "run", "train_seed",
-]
+_EXPORTS = {
+    "DATASETS": "datasets", "SequenceData": "datasets", "make_data": "datasets", "make_dataset": "datasets",
+    "accuracy": "metrics", "macro_f1": "metrics",
+    "MnistUnavailableError": "mnist", "load_mnist": "mnist",
+    "SequenceModel": "model",
+    "BENCHMARKS": "protocol", "SupervisedConfig": "protocol",
+    "run": "train", "train_seed": "train",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import on first use: the command line reads the protocol without importing torch."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"brc_rl.supervised.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'brc_rl.supervised' has no attribute {name!r}")

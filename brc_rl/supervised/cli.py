@@ -1,4 +1,7 @@
-"""``brc-rl supervised`` (train a benchmark) and ``brc-rl supervised-table`` (compare)."""
+"""The arguments and the body of ``brc-rl supervised`` (registered by :mod:`brc_rl.cli`).
+
+Importing this module imports no torch: ``brc-rl --help`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +16,8 @@ from brc_rl.supervised.protocol import BENCHMARKS, PAPER_PROTOCOL, SupervisedCon
 EXIT_INTERRUPTED = 130
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``supervised`` and ``supervised-table`` subcommands."""
-    p = subparsers.add_parser(
-        "supervised",
-        help="train a cell on one of the paper's supervised benchmarks",
-        description="Train 2 x 128 recurrent layers + a linear read-out on a benchmark of "
-        "the paper (section 5). Defaults are the paper's protocol. A run folder with a "
-        "checkpoint is resumed; Ctrl-C checkpoints and stops.",
-    )
+def add_supervised_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``brc-rl supervised``."""
     p.add_argument("benchmark", choices=sorted(BENCHMARKS), metavar="BENCHMARK",
                    help=f"one of {', '.join(BENCHMARKS)}")
     p.add_argument("--cell", required=True, help="a make_rnn cell: brc, nbrc, gru, lstm, ...")
@@ -48,16 +44,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument("--resume", action="store_true", help="require a checkpoint to resume")
     group.add_argument("--fresh", action="store_true", help="delete this run's checkpoints first")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(func=run_command)
-
-    t = subparsers.add_parser(
-        "supervised-table",
-        help="render supervised results next to the paper's tables (Markdown)",
-        description="Markdown tables: the paper's results and the measured ones.",
-    )
-    t.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
-    t.add_argument("--output", type=Path, help="write here instead of stdout")
-    t.set_defaults(func=table_command)
 
 
 def config_from_args(args: argparse.Namespace) -> SupervisedConfig:
@@ -71,21 +57,23 @@ def config_from_args(args: argparse.Namespace) -> SupervisedConfig:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from brc_rl.nn import RNN_REGISTRY
-    from brc_rl.supervised.mnist import MnistUnavailableError
-    from brc_rl.supervised.train import (TrainingInterrupted, checkpoint_path, run,
-                                         stop_on_signals, write_json)
+    """Train the seeds the command line asks for; print the summary.
 
-    try:
-        config = config_from_args(args)
-    except ValueError as err:
-        return _fail(err)
+    Raises:
+        ValueError: a bad argument, or a checkpoint of other settings.
+        OSError: MNIST missing or corrupt (:class:`~brc_rl.supervised.mnist.MnistUnavailableError`).
+    """
+    from brc_rl.experiments.files import write_json
+    from brc_rl.nn import RNN_REGISTRY
+    from brc_rl.supervised.train import TrainingInterrupted, checkpoint_path, run, stop_on_signals
+
+    config = config_from_args(args)
     if config.cell not in RNN_REGISTRY:
-        return _fail(f"unknown cell {config.cell!r}; expected one of {sorted(RNN_REGISTRY)}")
+        raise ValueError(f"unknown cell {config.cell!r}; expected one of {sorted(RNN_REGISTRY)}")
     run_dir = Path(config.logdir) / config.run_name()
     resumed = [s for s in config.seeds if checkpoint_path(run_dir, s).exists()]
     if args.resume and not resumed:
-        return _fail(f"--resume: no checkpoint of seed(s) {list(config.seeds)} in {run_dir}")
+        raise ValueError(f"--resume: no checkpoint of seed(s) {list(config.seeds)} in {run_dir}")
     if args.fresh and run_dir.exists():
         shutil.rmtree(run_dir)
     if resumed and not args.fresh:
@@ -97,25 +85,9 @@ def run_command(args: argparse.Namespace) -> int:
     except TrainingInterrupted as err:
         print(f"interrupted: {err}; run the same command again to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, MnistUnavailableError) as err:
-        return _fail(err)
     if args.json:
         write_json(args.json, results)
     _print_summary(results)
-    return 0
-
-
-def table_command(args: argparse.Namespace) -> int:
-    from brc_rl.supervised.table import load_results, render_tables
-
-    try:
-        text = render_tables(load_results(args.results))
-    except (OSError, ValueError) as err:
-        return _fail(err)
-    if args.output:
-        args.output.write_text(text)
-    else:
-        sys.stdout.write(text)
     return 0
 
 
@@ -127,8 +99,3 @@ def _print_summary(results: dict) -> None:
     label = ("REDUCED protocol" if departures(protocol) else
              "the paper's settings" if protocol["reduced"] else "full protocol")
     print(f"{results['benchmark']} {results['cell']} ({label}, {seeds} seed(s)): {scores}")
-
-
-def _fail(message: object) -> int:
-    print(f"brc-rl supervised: error: {message}", file=sys.stderr)
-    return 2

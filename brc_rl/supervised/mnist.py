@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from brc_rl.supervised.files import replace_atomically
+from brc_rl.experiments.files import replace_atomically
 
 DATA_ENV = "BRC_RL_DATA"
 SOURCE_ENV = "BRC_RL_MNIST"
@@ -77,7 +77,7 @@ HOW_TO_PROVIDE = (
 )
 
 
-class MnistUnavailableError(RuntimeError):
+class MnistUnavailableError(OSError):
     """An MNIST file is missing, corrupt, or could not be downloaded."""
 
 

@@ -40,7 +40,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from brc_rl.supervised.datasets import Batch, SequenceData, make_data
-from brc_rl.supervised.files import replace_atomically
+from brc_rl.experiments.files import replace_atomically, write_json
 from brc_rl.supervised.metrics import accuracy, gate_statistics, macro_f1
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.protocol import RESUME_KEYS, SupervisedConfig
@@ -432,12 +432,3 @@ def earlier_seeds(path: Path, config: SupervisedConfig) -> list[dict[str, Any]]:
         return []
     return [{"command": old.get("command"), **r, "history": history[str(r["seed"])]}
             for r in seeds]
-
-
-def write_json(path: str | os.PathLike[str], payload: Any) -> None:
-    """Write ``payload`` as indented JSON, creating the parent folder.
-
-    Atomic: a reader (another invocation merging its seeds) sees the old or the new file.
-    """
-    replace_atomically(
-        Path(path), lambda tmp: tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n"))

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from brc_rl.supervised.files import replace_atomically
+from brc_rl.experiments.files import replace_atomically
 
 
 def test_writes_through_a_temporary_file_named_by_the_process(tmp_path):

@@ -2,10 +2,13 @@
 
 A memory that holds the cue by bistability should still hold it at L = 100 or
 1,000 when trained at L = 20; a fading memory loses it and drops to chance (a
-success rate of 1/2).
+success rate of 1/2). :func:`evaluate_horizons` plays any agent with the SB3
+recurrent ``predict`` API; :func:`horizon` loads a run folder's model first
+(``brc-rl horizon RUN_DIR --lengths 20 100 1000``).
 
 Example:
-    >>> from brc_rl.envs.horizon import ScriptedTMazeAgent, evaluate_horizons, format_horizon_table
+    >>> from brc_rl.envs.tmaze import ScriptedTMazeAgent
+    >>> from brc_rl.experiments.horizon import evaluate_horizons, format_horizon_table
     >>> results = evaluate_horizons(ScriptedTMazeAgent(), [20, 100], n_episodes=10)
     >>> results[100].success_rate
     1.0
@@ -14,15 +17,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from brc_rl.envs._checks import check_int
-from brc_rl.envs.tmaze import DOWN, DOWN_CUE, JUNCTION, RIGHT, UP, UP_CUE, TMazeEnv
-
+from brc_rl.envs.tmaze import TMazeEnv
 
 class RecurrentPredictor(Protocol):
     """The stable-baselines3 recurrent ``predict`` API (sb3-contrib ``RecurrentPPO``,
@@ -56,39 +59,6 @@ class HorizonResult:
     success_rate: float
     mean_return: float
     mean_length: float
-
-
-@dataclass
-class ScriptedTMazeAgent:
-    """A hand-written T-maze player with the recurrent ``predict`` API.
-
-    It walks right and, at the junction, turns to the side it remembers; with
-    ``remember_cue=False`` it always turns up (success rate 1/2). Its state is an
-    (N,) array: +1 cue up, -1 cue down, 0 not seen.
-
-    Args:
-        remember_cue: keep the cue in the state (a perfect memory) or not (none).
-    """
-
-    remember_cue: bool = True
-
-    def predict(
-        self,
-        observation: np.ndarray,
-        state: np.ndarray | None = None,
-        episode_start: np.ndarray | None = None,
-        deterministic: bool = True,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        obs = np.atleast_2d(observation)
-        memory = np.zeros(len(obs)) if state is None else np.asarray(state, dtype=np.float64).copy()
-        if episode_start is not None:
-            memory[np.asarray(episode_start, dtype=bool)] = 0.0
-        if self.remember_cue:
-            memory[obs[:, UP_CUE] == 1] = 1.0
-            memory[obs[:, DOWN_CUE] == 1] = -1.0
-        turn = np.where(memory < 0, DOWN, UP)
-        actions = np.where(obs[:, JUNCTION] == 1, turn, RIGHT)
-        return actions, memory
 
 
 def evaluate_length(
@@ -187,3 +157,52 @@ def format_horizon_table(results: Mapping[int, HorizonResult]) -> str:
             f"| {r.mean_return:.3f} | {r.mean_length:.1f} |"
         )
     return "\n".join(lines)
+
+
+TMAZE_ID = "brc_rl/TMaze-v0"
+
+
+def horizon(
+    run_dir: str | Path,
+    lengths: Sequence[int],
+    episodes: int = 100,
+    seed: int = 0,
+    model: str = "final",
+    device: str = "auto",
+) -> tuple[dict[int, Any], Path, int]:
+    """Evaluate a T-maze run's model at several corridor lengths.
+
+    The run's other env kwargs (``action_noise``) are kept; ``corridor_length``
+    is replaced by each length in turn.
+
+    Args:
+        run_dir: a run folder trained on ``brc_rl/TMaze-v0``.
+        lengths: corridor lengths L >= 1.
+        episodes: episodes per length; episode i of every length is reset with seed ``seed + i``.
+        seed: see ``episodes``.
+        model: ``final``, ``latest`` or ``best``.
+        device: torch device of the loaded model.
+
+    Returns:
+        ``({L: HorizonResult}, model path, training steps of the model)``.
+
+    Raises:
+        RunError: if the folder is not a run, or its env is not the plain T-maze
+            (another id, wrappers, or VecNormalize observations).
+        ValueError: on a length < 1 or episodes < 1.
+    """
+    from brc_rl.experiments.evaluation import load_agent, load_run_config
+    from brc_rl.experiments.run import RunError
+
+    config = load_run_config(run_dir)
+    if config.env.id != TMAZE_ID:
+        raise RunError(f"brc-rl horizon needs a run on {TMAZE_ID}, got env.id {config.env.id!r} in {str(run_dir)!r}")
+    if config.env.wrappers or config.env.normalize_obs:
+        raise RunError(
+            f"brc-rl horizon plays the raw T-maze; the run uses env.wrappers={config.env.wrappers} "
+            f"and env.normalize_obs={config.env.normalize_obs} (expected [] and false)"
+        )
+    env_kwargs = {k: v for k, v in config.env.kwargs.items() if k != "corridor_length"}
+    agent, model_path = load_agent(run_dir, config, model, device)
+    results = evaluate_horizons(agent, lengths, n_episodes=episodes, seed=seed, env_kwargs=env_kwargs)
+    return results, model_path, int(agent.num_timesteps)

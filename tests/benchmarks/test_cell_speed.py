@@ -1,9 +1,9 @@
 """The speed benchmark's report and command (structure, not timings)."""
 
+import argparse
 import json
 
-from brc_rl.cli import main
-from brc_rl.nn import bench
+from benchmarks import cell_speed as bench
 
 
 def test_report_has_medians_ratios_and_length_scaling(monkeypatch):
@@ -17,10 +17,12 @@ def test_report_has_medians_ratios_and_length_scaling(monkeypatch):
     assert "| 6, 2, 3, 4, 1 |" in table and "time(L=10) / time(L=5)" in table
 
 
-def test_bench_speed_command_writes_json(tmp_path, monkeypatch, capsys):
+def test_script_writes_json(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bench, "TARGETS", {(6, 2, 3, 4, 1): {"brc": 0.5}})
     monkeypatch.setitem(bench.LENGTH_CHECK, "lengths", (5, 10))
     path = tmp_path / "speed.json"
-    assert main(["bench", "speed", "--repeats", "1", "--cells", "gru", "brc", "--json", str(path)]) == 0
+    args = argparse.ArgumentParser()
+    bench.add_arguments(args)
+    assert bench.main(args.parse_args(["--repeats", "1", "--cells", "gru", "brc", "--json", str(path)])) == 0
     assert "brc/GRU (target)" in capsys.readouterr().out
     assert json.loads(path.read_text())["shapes"][0]["target"] == {"brc": 0.5}

@@ -16,7 +16,7 @@ Example:
     >>> run_dir = train("configs/quickstart.yaml")
     >>> run_dir = resume(run_dir, ["total_timesteps=200000"])  # train longer
 
-See :mod:`brc_rl.agents.evaluation` to evaluate a run.
+See :mod:`brc_rl.experiments.evaluation` to evaluate a run.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from brc_rl.agents.callbacks import CheckpointEvery, EvalEvery, list_checkpoints
-from brc_rl.agents.config import (
+from brc_rl.experiments.callbacks import CheckpointEvery, EvalEvery, list_checkpoints
+from brc_rl.experiments.config import (
     ACTIVATIONS, FEATURES_EXTRACTORS, RESUME_OVERRIDABLE, VEC_ENVS, WRAPPERS, ConfigError, EnvConfig,
     PolicyConfig, TrainConfig, algorithms, config_from_dict, dump_config, load_config, read_yaml, resolve,
 )

@@ -49,7 +49,7 @@ class MiniGridCNN(BaseFeaturesExtractor):
     Example:
         >>> import gymnasium as gym
         >>> from stable_baselines3 import PPO
-        >>> from brc_rl.envs import MiniGridCNN
+        >>> from brc_rl.agents import MiniGridCNN
         >>> env = gym.make("brc_rl/MiniGridMemory-v0", size=9, agent_view_size=3)
         >>> model = PPO("CnnPolicy", env, policy_kwargs=dict(
         ...     features_extractor_class=MiniGridCNN,

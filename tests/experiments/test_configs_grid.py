@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from brc_rl.agents.config import ConfigError, load_config, read_yaml
-from brc_rl.agents.schema import deep_merge
+from brc_rl.experiments.config import ConfigError, load_config, read_yaml
+from brc_rl.experiments.schema import deep_merge
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TASKS = {
     "tmaze": ("brc_rl/TMaze-v0", {"corridor_length": 10}),
     "bandit": ("brc_rl/MetaBandit-v0", {"n_arms": 2, "n_pulls": 100, "prior": "independent"}),

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
-from brc_rl.agents.config import config_from_dict
-from brc_rl.agents.evaluation import _play, evaluate
-from brc_rl.agents.run import checkpoints, make_env, train
+from brc_rl.experiments.config import config_from_dict
+from brc_rl.experiments.evaluation import _play, evaluate
+from brc_rl.experiments.run import checkpoints, make_env, train
 from brc_rl.cli import main
 
 # 2 envs x 16 steps = 32 steps per rollout; totals are multiples of it.
@@ -117,7 +117,7 @@ def test_keyboard_interrupt_saves_a_checkpoint(tmp_path, capsys):
 
 
 def test_cli_exits_130_on_ctrl_c(tmp_path, monkeypatch):
-    from brc_rl.agents import run
+    from brc_rl.experiments import run
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -174,7 +174,7 @@ def test_play_feeds_the_state_back_and_resets_it_at_episode_starts():
 
 def test_a2c_run_with_vecnormalize_saves_and_reloads_the_statistics(tmp_path):
     from brc_rl.agents import RecurrentA2C
-    from brc_rl.agents.evaluation import find_model
+    from brc_rl.experiments.evaluation import find_model
 
     data = dict(TINY, algo="a2c", hyperparams={"n_steps": 16}, eval_freq=32, checkpoint_freq=0,
                 env=dict(TINY["env"], normalize_obs=True, normalize_reward=True))

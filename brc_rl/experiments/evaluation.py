@@ -11,8 +11,8 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from brc_rl.agents.config import TrainConfig, algorithms, check_env_kwargs, config_from_dict, read_yaml
-from brc_rl.agents.run import (
+from brc_rl.experiments.config import TrainConfig, algorithms, check_env_kwargs, config_from_dict, read_yaml
+from brc_rl.experiments.run import (
     BEST_MODEL, CONFIG_FILE, EVAL_SEED_OFFSET, FINAL_MODEL, RunError, checkpoints, make_env, vecnormalize_of,
 )
 
@@ -47,6 +47,14 @@ class EvalResult:
     @property
     def success_rate(self) -> float | None:
         return None if self.successes is None else float(np.mean(self.successes))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The episodes and their summary, JSON-ready (``brc-rl eval --json``)."""
+        return {
+            "model": str(self.model_path), "steps": self.steps, "deterministic": self.deterministic,
+            "seed": self.seed, "mean_return": self.mean_return, "std_return": self.std_return,
+            "success_rate": self.success_rate, "returns": self.returns, "lengths": self.lengths,
+        }
 
     def summary(self) -> str:
         """Lines for the terminal: model, episodes, mean return +- std, success rate."""

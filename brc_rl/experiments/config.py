@@ -30,7 +30,7 @@ from typing import Any, get_type_hints
 import yaml
 from torch import nn
 
-from brc_rl.agents.schema import (
+from brc_rl.experiments.schema import (
     ConfigError, apply_overrides, check_value, from_dict, matches, parameter_hints, parse_scalar, read_yaml,
     type_name,
 )
@@ -38,7 +38,7 @@ from brc_rl.agents.schema import (
 __all__ = [
     "ACTIVATIONS", "FEATURES_EXTRACTORS", "WRAPPERS", "VEC_ENVS", "ConfigError", "EnvConfig", "PolicyConfig",
     "TrainConfig", "apply_overrides", "config_from_dict", "dump_config", "load_config", "matches",
-    "parse_scalar", "read_yaml", "schema_docs", "validate",
+    "parse_assignments", "parse_scalar", "read_yaml", "schema_docs", "validate",
 ]
 
 
@@ -55,7 +55,7 @@ FEATURES_EXTRACTORS: dict[str, str | type] = {
     "flatten": "stable_baselines3.common.torch_layers:FlattenExtractor",
     "nature_cnn": "stable_baselines3.common.torch_layers:NatureCNN",
     "combined": "stable_baselines3.common.torch_layers:CombinedExtractor",
-    "minigrid_cnn": "brc_rl.envs.extractors:MiniGridCNN",
+    "minigrid_cnn": "brc_rl.agents.torch_layers:MiniGridCNN",
 }
 
 #: Gymnasium wrapper names -> class or ``"module:attribute"`` path (``env.wrappers``),
@@ -346,6 +346,21 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
         ConfigError: on any invalid key, type or name, before anything is built.
     """
     return config_from_dict(read_yaml(path), overrides)
+
+
+def parse_assignments(pairs: Sequence[str], option: str) -> dict[str, Any]:
+    """``["key=value", ...]`` as a mapping, values parsed as YAML scalars.
+
+    Raises:
+        ConfigError: for a pair without ``=``, naming ``option``.
+    """
+    kwargs = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{option} {pair!r} must look like key=value")
+        kwargs[key] = parse_scalar(text)
+    return kwargs
 
 
 def dump_config(config: TrainConfig, path: str | Path) -> None:

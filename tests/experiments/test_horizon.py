@@ -9,13 +9,8 @@ from sb3_contrib import RecurrentPPO
 
 import brc_rl.envs  # noqa: F401  (registers the ids)
 
-from brc_rl.envs.horizon import (
-    HorizonResult,
-    ScriptedTMazeAgent,
-    evaluate_horizons,
-    format_horizon_table,
-)
-from brc_rl.envs.tmaze import DOWN_CUE, UP_CUE
+from brc_rl.envs.tmaze import DOWN_CUE, UP_CUE, ScriptedTMazeAgent
+from brc_rl.experiments.horizon import HorizonResult, evaluate_horizons, format_horizon_table
 
 
 class FadingMemory(ScriptedTMazeAgent):

@@ -51,7 +51,7 @@ def test_unknown_prior_is_refused_by_the_parser(capsys):
 
 
 def test_runs_as_python_dash_m():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-m", "brc_rl", "bandit-baselines", "--prior", "easy", "--episodes", "500"],
         cwd=root,

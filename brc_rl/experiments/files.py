@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
@@ -23,3 +25,11 @@ def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_json(path: str | os.PathLike[str], payload: Any) -> None:
+    """Write ``payload`` as indented JSON through :func:`replace_atomically`.
+
+    A reader (another invocation merging its seeds) sees the old file or the new one.
+    """
+    replace_atomically(Path(path), lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))

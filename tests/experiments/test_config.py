@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from brc_rl.agents import config as cfg
-from brc_rl.agents.config import ConfigError, apply_overrides, config_from_dict, load_config, matches
+from brc_rl.experiments import config as cfg
+from brc_rl.experiments.config import ConfigError, apply_overrides, config_from_dict, load_config, matches
 from brc_rl.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASE = {
     "algo": "ppo",
     "env": {"id": "brc_rl/TMaze-v0", "kwargs": {"corridor_length": 3}, "n_envs": 2},
@@ -138,7 +138,7 @@ def test_yaml_file_errors(tmp_path):
 
 
 def test_cli_rejects_bad_config_before_building_anything(tmp_path, capsys, monkeypatch):
-    from brc_rl.agents import run
+    from brc_rl.experiments import run
 
     def forbidden(*args, **kwargs):
         raise AssertionError("an env was built for an invalid config")
@@ -167,7 +167,7 @@ def test_every_config_loads_and_validates(path):
     config = load_config(path)
     assert config.total_timesteps >= 1
     # the resolved policy kwargs are built (names resolved) without building the env
-    from brc_rl.agents.run import policy_kwargs
+    from brc_rl.experiments.run import policy_kwargs
 
     assert policy_kwargs(config.policy)["cell"] == config.policy.cell
 
@@ -179,7 +179,7 @@ def test_every_schema_key_is_documented_in_code_and_readme():
     assert all(doc for *_, doc in rows), [key for key, *_, doc in rows if not doc]
     readme = (ROOT / "README.md").read_text()
     # the schema table: from its heading line to the first blank line after the table
-    schema = readme.split("(`brc_rl.agents.config.TrainConfig`) is:", 1)[1].split("\n\n", 2)[1]
+    schema = readme.split("(`brc_rl.experiments.config.TrainConfig`) is:", 1)[1].split("\n\n", 2)[1]
     documented = set(re.findall(r"^\| `([\w.]+)` \|", schema, flags=re.M))
     assert documented == set(keys)
 

@@ -1,6 +1,6 @@
 """Dataclass schemas read from YAML: type-checked keys, ``--set`` overrides, no ``eval``.
 
-Generic machinery of :mod:`brc_rl.agents.config`: :func:`from_dict` builds a (nested)
+Generic machinery of :mod:`brc_rl.experiments.config`: :func:`from_dict` builds a (nested)
 dataclass from a mapping, checking every key against the fields and every value
 against the field's annotation (:func:`matches`); YAML is read with a loader that also
 takes YAML 1.2 floats such as ``3e-4``. Errors are :class:`ConfigError`, naming the

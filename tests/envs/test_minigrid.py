@@ -14,7 +14,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecTransposeImage
 from torch import nn
 
-from brc_rl.envs import MiniGridCNN, MiniGridMemoryEnv
+from brc_rl.agents import MiniGridCNN
+from brc_rl.envs import MiniGridMemoryEnv
 
 CUE_CODES = (OBJECT_TO_IDX["key"], OBJECT_TO_IDX["ball"])
 

@@ -9,12 +9,12 @@ import shutil
 import pytest
 import yaml
 
-from brc_rl.agents.config import config_from_dict
-from brc_rl.agents.evaluation import load_agent
-from brc_rl.agents.horizon import horizon
-from brc_rl.agents.run import train
+from brc_rl.experiments.config import config_from_dict
+from brc_rl.experiments.evaluation import load_agent
+from brc_rl.experiments.horizon import horizon
+from brc_rl.experiments.run import train
 from brc_rl.cli import main
-from brc_rl.envs.horizon import evaluate_horizons, format_horizon_table
+from brc_rl.experiments.horizon import evaluate_horizons, format_horizon_table
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
