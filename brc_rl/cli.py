@@ -147,7 +147,7 @@ def run_eval(args: argparse.Namespace) -> int:
     """Evaluate a run and print its summary."""
     from brc_rl.experiments.config import parse_assignments
     from brc_rl.experiments.evaluation import evaluate
-    from brc_rl.experiments.files import write_json
+    from brc_rl.experiments.utils import write_json
 
     result = evaluate(args.run_dir, args.episodes, args.deterministic,
                       parse_assignments(args.env_kwargs, "--env-kwargs"), args.seed, args.model, args.device)
@@ -159,7 +159,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_horizon(args: argparse.Namespace) -> int:
     """Evaluate a T-maze run at each length and print the table."""
-    from brc_rl.experiments.files import write_json
+    from brc_rl.experiments.utils import write_json
     from brc_rl.experiments.horizon import format_horizon_table, horizon
 
     results, model_path, steps = horizon(args.run_dir, args.lengths, args.episodes, args.seed,
@@ -179,7 +179,7 @@ def run_bandit_regret(args: argparse.Namespace) -> int:
     import numpy as np
 
     from brc_rl.experiments.bandit import bandit_regrets
-    from brc_rl.experiments.files import write_json
+    from brc_rl.experiments.utils import write_json
 
     if args.episodes < 1:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
@@ -218,7 +218,7 @@ def _add_env_commands(subparsers: Any) -> None:
 def run_bandit_baselines(args: argparse.Namespace) -> int:
     """Evaluate the reference agents, print the table, write the JSON if asked."""
     from brc_rl.envs.bandit_baselines import evaluate_baselines, format_baselines_table
-    from brc_rl.experiments.files import write_json
+    from brc_rl.experiments.utils import write_json
 
     results = evaluate_baselines(args.arms, args.pulls, args.prior, args.episodes, args.seed, args.ucb_c)
     print(f"MetaBandit: {args.arms} arms, {args.pulls} pulls, prior {args.prior}, "
@@ -292,7 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (ValueError, OSError) as error:  # ConfigError, RunError, a bad argument or data file
         return fail(args.command, error)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # what was kept has been said by the command (a checkpoint, or nothing)
+        print(f"brc-rl {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

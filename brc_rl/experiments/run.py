@@ -1,6 +1,6 @@
-"""Run folders: train from a config, with checkpoints and evaluation; resume.
+"""Train from a config into a run folder, with checkpoints and evaluation; resume.
 
-A run folder holds::
+The run folder (:class:`~brc_rl.experiments.run_dir.RunDir`) holds::
 
     config.yaml                 the resolved config (every key, defaults filled in)
     command.txt                 the argv of every invocation (train, then each resume)
@@ -12,9 +12,13 @@ A run folder holds::
     final_model.zip             the model at the end of training
     final_vecnormalize.pkl      its VecNormalize statistics, if any
 
+The environment and the model are built before the folder is written, so a config
+that the environment or the algorithm rejects leaves nothing behind. A folder in
+which nothing was trained (no checkpoint, no final model) may be trained into again.
+
 Example:
-    >>> run_dir = train("configs/quickstart.yaml")
-    >>> run_dir = resume(run_dir, ["total_timesteps=200000"])  # train longer
+    >>> run_dir = train("configs/quickstart.yaml")  # doctest: +SKIP
+    >>> run_dir = resume(run_dir, ["total_timesteps=200000"])  # train longer  # doctest: +SKIP
 
 See :mod:`brc_rl.experiments.evaluation` to evaluate a run.
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import shlex
+import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -40,12 +44,10 @@ from brc_rl.experiments.config import (
     ACTIVATIONS, FEATURES_EXTRACTORS, RESUME_OVERRIDABLE, VEC_ENVS, WRAPPERS, ConfigError, EnvConfig,
     PolicyConfig, TrainConfig, algorithms, config_from_dict, dump_config, load_config, read_yaml, resolve,
 )
+from brc_rl.experiments.run_dir import RunDir
+from brc_rl.experiments.utils import get_device
 
 CONFIG_FILE = "config.yaml"
-COMMAND_FILE = "command.txt"
-TENSORBOARD_DIR = "tensorboard"
-CHECKPOINT_DIR = "checkpoints"
-EVAL_DIR = "eval"
 BEST_MODEL = "best_model.zip"
 FINAL_MODEL = "final_model.zip"
 FINAL_VECNORMALIZE = "final_vecnormalize.pkl"
@@ -128,69 +130,106 @@ def policy_kwargs(policy: PolicyConfig) -> dict[str, Any]:
     return kwargs
 
 
-def build_model(config: TrainConfig, env: VecEnv, run_dir: Path) -> BaseAlgorithm:
-    """The algorithm of ``config`` on ``env``, logging to ``run_dir/tensorboard``."""
-    return algorithms()[config.algo](
-        config.policy.name,
-        env,
-        policy_kwargs=policy_kwargs(config.policy),
-        tensorboard_log=str(run_dir / TENSORBOARD_DIR),
-        seed=config.seed,
-        device=config.device,
-        **config.hyperparams,
-    )
+def build_model(config: TrainConfig, env: VecEnv, run: RunDir) -> BaseAlgorithm:
+    """The algorithm of ``config`` on ``env``, logging to ``run.tensorboard``.
+
+    Raises:
+        ConfigError: when the algorithm or the policy rejects a value of the config
+            (e.g. a negative learning rate), naming the section it came from.
+    """
+    device = config_device(config)
+    try:
+        return algorithms()[config.algo](
+            config.policy.name,
+            env,
+            policy_kwargs=policy_kwargs(config.policy),
+            tensorboard_log=str(run.tensorboard),
+            seed=config.seed,
+            device=device,
+            **config.hyperparams,
+        )
+    except (ValueError, TypeError, AssertionError) as error:
+        raise ConfigError(f"{config.algo} rejects the config's hyperparams or policy: {error}") from None
+
+
+def config_device(config: TrainConfig) -> Any:
+    """The torch device of ``config.device`` (:func:`~brc_rl.experiments.utils.get_device`).
+
+    Raises:
+        ConfigError: for CUDA asked on a machine without it, or a name that is no device.
+    """
+    try:
+        return get_device(config.device)
+    except ValueError as error:
+        raise ConfigError(f"config key 'device': {error}") from None
+
+
+def build_env(config: TrainConfig, n_envs: int, seed: int, **kwargs: Any) -> VecEnv:
+    """:func:`make_env` of ``config.env``; an env that rejects its kwargs is a ConfigError.
+
+    Raises:
+        ConfigError: naming ``env.kwargs`` and the environment's own message.
+    """
+    try:
+        return make_env(config.env, n_envs, seed, **kwargs)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"config key 'env.kwargs': {config.env.id} rejects {config.env.kwargs}: {error}") from None
 
 
 # --------------------------------------------------------------------------- run folders
 def checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
     """``(steps, path)`` of the run's checkpoints, oldest first."""
-    return list_checkpoints(Path(run_dir) / CHECKPOINT_DIR)
+    return list_checkpoints(RunDir(run_dir).checkpoints)
 
 
 def vecnormalize_of(model_path: Path) -> Path:
+    """The VecNormalize statistics saved with a model file (they may not exist)."""
     if model_path.name == FINAL_MODEL:
         return model_path.with_name(FINAL_VECNORMALIZE)
     return model_path.with_name(model_path.name.replace("model_", "vecnormalize_").replace(".zip", ".pkl"))
 
 
-def _new_run_dir(config: TrainConfig, run_dir: str | Path | None) -> Path:
+def trained_anything(run: RunDir) -> bool:
+    """Whether a run folder holds a checkpoint or a final model."""
+    return bool(checkpoints(run.path)) or run.final_model().is_file()
+
+
+def _new_run_dir(config: TrainConfig, run_dir: str | Path | None) -> RunDir:
     if run_dir is None and config.run_dir is not None:
         run_dir = config.run_dir
     if run_dir is not None:
-        path = Path(run_dir)
-        if path.exists() and any(path.iterdir()):
-            raise RunError(
-                f"run dir {str(path)!r} already exists and is not empty; continue it with "
-                f"'brc-rl train --resume {path}' or choose another --run-dir"
-            )
-        return path
+        run = RunDir(run_dir)
+        if run.path.exists() and any(run.path.iterdir()):
+            if not run.is_run() or trained_anything(run):
+                raise RunError(
+                    f"run dir {str(run)!r} already exists and is not empty; continue it with "
+                    f"'brc-rl train --resume {run}' or choose another --run-dir"
+                )
+            print(f"{run}: nothing was trained there (no checkpoint); starting it again", file=sys.stderr)
+            shutil.rmtree(run.path)
+        return run
     env = config.env.id.rpartition(":")[2].replace("/", "-")
     stem = f"{env}_{config.algo}_{config.policy.cell}_s{config.seed}_{time.strftime('%Y%m%d-%H%M%S')}"
     path, n = Path(config.log_dir) / stem, 1
     while path.exists():
         n += 1
         path = Path(config.log_dir) / f"{stem}_{n}"
-    return path
-
-
-def _record_command(run_dir: Path, argv: Sequence[str] | None) -> None:
-    with open(run_dir / COMMAND_FILE, "a") as file:
-        file.write(shlex.join(list(argv) if argv is not None else sys.argv) + "\n")
+    return RunDir(path)
 
 
 def _learn(
-    model: BaseAlgorithm, config: TrainConfig, run_dir: Path, resumed: bool, callbacks: Sequence[BaseCallback]
+    model: BaseAlgorithm, config: TrainConfig, run: RunDir, resumed: bool, callbacks: Sequence[BaseCallback]
 ) -> None:
     """Run ``model.learn`` up to ``config.total_timesteps`` with checkpoints and evaluation, then save."""
-    checkpoint = CheckpointEvery(run_dir / CHECKPOINT_DIR, config.checkpoint_freq, config.keep_checkpoints)
+    checkpoint = CheckpointEvery(run.checkpoints, config.checkpoint_freq, config.keep_checkpoints)
     all_callbacks: list[BaseCallback] = [checkpoint]
     eval_env = None
     if config.eval_freq:
         eval_env = make_env(config.env, 1, config.seed + EVAL_SEED_OFFSET, training=False)
         all_callbacks.append(EvalEvery(
             eval_env, config.eval_freq, n_eval_episodes=config.eval_episodes,
-            deterministic=config.eval_deterministic, best_model_save_path=str(run_dir),
-            log_path=str(run_dir / EVAL_DIR), verbose=1,
+            deterministic=config.eval_deterministic, best_model_save_path=str(run.path),
+            log_path=str(run.eval), verbose=1,
         ))
     try:
         model.learn(
@@ -202,15 +241,16 @@ def _learn(
         )
     except KeyboardInterrupt:
         path = checkpoint.save()
-        print(f"\ninterrupted: saved {path}; continue with: brc-rl train --resume {run_dir}", file=sys.stderr)
+        print(f"\ninterrupted: saved {path} ({model.num_timesteps} steps); "
+              f"continue with: brc-rl train --resume {run}", file=sys.stderr)
         raise
     finally:
         if eval_env is not None:
             eval_env.close()
-    model.save(run_dir / FINAL_MODEL)
+    model.save(run.final_model())
     vecnormalize = model.get_vec_normalize_env()
     if vecnormalize is not None:
-        vecnormalize.save(str(run_dir / FINAL_VECNORMALIZE))
+        vecnormalize.save(str(run / FINAL_VECNORMALIZE))
     model.get_env().close()
 
 
@@ -230,10 +270,14 @@ def train(
 ) -> Path:
     """Train an agent from a config into a new run folder.
 
+    The environment and the model are built first: a config they reject raises before
+    the folder is written.
+
     Args:
         config: a :class:`TrainConfig`, a mapping of its keys, or a YAML file.
         run_dir: the run folder (default ``config.run_dir``, else a new folder under
-            ``config.log_dir``); it must not exist or be empty.
+            ``config.log_dir``); it must not exist, be empty, or be a run folder in
+            which nothing was trained.
         argv: the command recorded in ``command.txt`` (default ``sys.argv``).
         callbacks: extra SB3 callbacks.
 
@@ -241,19 +285,24 @@ def train(
         The run folder.
 
     Raises:
-        ConfigError: for an invalid config (before anything is built).
-        RunError: if ``run_dir`` exists and is not empty.
+        ConfigError: for an invalid config (before anything is written).
+        RunError: if ``run_dir`` holds something else or a trained run.
     """
     config = _as_config(config)
-    path = _new_run_dir(config, run_dir)
-    config = dataclasses.replace(config, run_dir=str(path))
-    path.mkdir(parents=True, exist_ok=True)
-    dump_config(config, path / CONFIG_FILE)
-    _record_command(path, argv)
-    env = make_env(config.env, config.env.n_envs, config.seed)
-    model = build_model(config, env, path)
-    _learn(model, config, path, resumed=False, callbacks=callbacks)
-    return path
+    run = _new_run_dir(config, run_dir)
+    config = dataclasses.replace(config, run_dir=str(run))
+    config_device(config)
+    env = build_env(config, config.env.n_envs, config.seed)
+    try:
+        model = build_model(config, env, run)
+    except ConfigError:
+        env.close()
+        raise
+    run.path.mkdir(parents=True, exist_ok=True)
+    dump_config(config, run.config)
+    run.record_command(argv)
+    _learn(model, config, run, resumed=False, callbacks=callbacks)
+    return run.path
 
 
 def resume(
@@ -281,30 +330,33 @@ def resume(
         RunError: if the folder has no config or no checkpoint.
         ConfigError: for an override of another key.
     """
-    path = Path(run_dir)
-    if not (path / CONFIG_FILE).is_file():
-        raise RunError(f"{str(path)!r} is not a run folder: it has no {CONFIG_FILE}")
+    run = RunDir(run_dir)
+    if not run.is_run():
+        raise RunError(f"{str(run)!r} is not a run folder: it has no {run.config.name}")
     for override in overrides:
         key = override.partition("=")[0]
         if key not in RESUME_OVERRIDABLE:
             raise ConfigError(f"--resume cannot change {key!r}; it may change: {', '.join(RESUME_OVERRIDABLE)}")
-    config = config_from_dict(read_yaml(path / CONFIG_FILE), overrides)
-    found = checkpoints(path)
+    config = config_from_dict(read_yaml(run.config), overrides)
+    found = checkpoints(run.path)
     if not found:
-        raise RunError(f"no checkpoint to resume from in {str(path / CHECKPOINT_DIR)!r}")
+        raise RunError(
+            f"no checkpoint to resume from in {str(run.checkpoints)!r}: nothing was trained; "
+            f"start it again with 'brc-rl train {run.config} --run-dir {run}'"
+        )
     steps, model_path = found[-1]
-    _record_command(path, argv)
+    run.record_command(argv)
     if steps >= config.total_timesteps:
-        print(f"{path}: already at {steps} >= total_timesteps {config.total_timesteps} steps; nothing to do")
-        return path
+        print(f"{run}: already at {steps} >= total_timesteps {config.total_timesteps} steps; nothing to do")
+        return run.path
     if overrides:
-        dump_config(config, path / CONFIG_FILE)
+        dump_config(config, run.config)
     vecnormalize = vecnormalize_of(model_path)
     env = make_env(config.env, config.env.n_envs, config.seed + steps,
                    vecnormalize=vecnormalize if vecnormalize.is_file() else None)
-    model = algorithms()[config.algo].load(model_path, env=env, device=config.device)
+    model = algorithms()[config.algo].load(model_path, env=env, device=config_device(config))
     model.set_random_seed(config.seed + steps)
-    model.tensorboard_log = str(path / TENSORBOARD_DIR)
-    print(f"resuming {path} from {model_path.name} ({steps} steps)")
-    _learn(model, config, path, resumed=True, callbacks=callbacks)
-    return path
+    model.tensorboard_log = str(run.tensorboard)
+    print(f"resuming {run} from {model_path.name} ({steps} steps)")
+    _learn(model, config, run, resumed=True, callbacks=callbacks)
+    return run.path

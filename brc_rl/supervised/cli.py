@@ -63,7 +63,7 @@ def run_command(args: argparse.Namespace) -> int:
         ValueError: a bad argument, or a checkpoint of other settings.
         OSError: MNIST missing or corrupt (:class:`~brc_rl.supervised.mnist.MnistUnavailableError`).
     """
-    from brc_rl.experiments.files import write_json
+    from brc_rl.experiments.utils import write_json
     from brc_rl.nn import RNN_REGISTRY
     from brc_rl.supervised.train import TrainingInterrupted, checkpoint_path, run, stop_on_signals
 

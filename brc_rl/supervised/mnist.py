@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from brc_rl.experiments.files import replace_atomically
+from brc_rl.experiments.utils import replace_atomically
 
 DATA_ENV = "BRC_RL_DATA"
 SOURCE_ENV = "BRC_RL_MNIST"

@@ -40,7 +40,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from brc_rl.supervised.datasets import Batch, SequenceData, make_data
-from brc_rl.experiments.files import replace_atomically, write_json
+from brc_rl.experiments.utils import replace_atomically, write_json
 from brc_rl.supervised.metrics import accuracy, gate_statistics, macro_f1
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.protocol import RESUME_KEYS, SupervisedConfig

@@ -55,7 +55,7 @@ def test_runs_as_python_dash_m():
     done = subprocess.run(
         [sys.executable, "-m", "brc_rl", "bandit-baselines", "--prior", "easy", "--episodes", "500"],
         cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))},
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,4 +1,4 @@
-"""Writing files that a crash or a concurrent reader never sees half-written."""
+"""Small helpers of the experiment layer: atomic writes, JSON, the torch device."""
 
 from __future__ import annotations
 
@@ -33,3 +33,24 @@ def write_json(path: str | os.PathLike[str], payload: Any) -> None:
     A reader (another invocation merging its seeds) sees the old file or the new one.
     """
     replace_atomically(Path(path), lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
+
+
+def get_device(name: str = "auto") -> Any:
+    """The torch device ``name`` asks for, through stable-baselines3's ``get_device``.
+
+    ``"auto"`` is CUDA when present, else the CPU. Unlike SB3, which falls back to the
+    CPU without a word, an explicit CUDA device on a machine without CUDA is an error.
+
+    Raises:
+        ValueError: for a name torch does not read as a device, or CUDA asked without CUDA.
+    """
+    import torch
+    from stable_baselines3.common.utils import get_device as sb3_get_device
+
+    try:
+        requested = torch.device(name) if name != "auto" else None
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device {name!r} is not a torch device (expected auto, cpu, cuda, cuda:1, ...): {error}") from None
+    if requested is not None and requested.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked, but this machine has no CUDA device (use auto or cpu)")
+    return sb3_get_device(name)
