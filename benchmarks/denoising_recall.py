@@ -11,7 +11,7 @@ second row, the mean squared distance of each answer to m, tells that case apart
     PYTHONPATH=. python benchmarks/denoising_recall.py \
         results/supervised/denoising-seq_len400-forget200-brc --seed 0
 
-Reads ``<run>/seed<k>/checkpoint.pt`` (the last state of the seed's training) and
+Reads the seed's ``final_model.pt`` (or, for a run still training, its checkpoint) and
 rebuilds that seed's test set from the protocol stored with it.
 """
 
@@ -25,7 +25,7 @@ import torch
 
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.protocol import SupervisedConfig
-from brc_rl.supervised.train import EVAL_BATCH, build_data, checkpoint_path
+from brc_rl.supervised.train import EVAL_BATCH, build_data, checkpoint_path, seed_dir
 
 
 def answer_errors(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,9 +50,10 @@ def per_step_mse(run_dir: Path, seed: int,
                  test_size: int | None) -> tuple[dict, int, list[float], list[float]]:
     """(protocol, epochs trained, test MSE of each answer step t1..t5, mean squared
     distance of each answer to the mean of the five values) of ``run_dir``'s seed."""
-    path = checkpoint_path(run_dir, seed)
+    final, checkpoint = seed_dir(run_dir, seed).final_model(".pt"), checkpoint_path(run_dir, seed)
+    path = final if final.exists() else checkpoint
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found: expected a brc-rl supervised run folder")
+        raise FileNotFoundError(f"neither {final} nor {checkpoint} exists: expected a brc-rl supervised run folder")
     payload = torch.load(path, map_location="cpu", weights_only=False)
     protocol = payload["protocol"]
     if protocol["benchmark"] != "denoising":
@@ -70,8 +71,8 @@ def per_step_mse(run_dir: Path, seed: int,
         batch = test.batch(index)
         errors = answer_errors(model(batch.x), batch.y)
         squared, to_mean = squared + errors[0], to_mean + errors[1]
-    history = payload["state"]["history"]
-    return (protocol, history[-1]["epoch"] if history else 0, (squared / n).tolist(),
+    epochs = payload["state"]["epoch"] if "state" in payload else protocol["epochs"]
+    return (protocol, epochs, (squared / n).tolist(),
             (to_mean / n).tolist())
 
 

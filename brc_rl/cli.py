@@ -110,20 +110,6 @@ def _add_rl_commands(subparsers: Any) -> None:
     _add_model_args(regret)
 
 
-def _train_argv(args: argparse.Namespace) -> list[str]:
-    """The command line of ``args``, as recorded in command.txt."""
-    argv = ["brc-rl", "train"]
-    if args.config is not None:
-        argv.append(str(args.config))
-    if args.resume is not None:
-        argv += ["--resume", str(args.resume)]
-    if args.overrides:
-        argv += ["--set", *args.overrides]
-    if args.run_dir is not None:
-        argv += ["--run-dir", str(args.run_dir)]
-    return argv
-
-
 def run_train(args: argparse.Namespace) -> int:
     """Train (or resume) and print the run folder."""
     from brc_rl.experiments.config import ConfigError, load_config
@@ -134,9 +120,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume is not None:
         if args.run_dir is not None:
             raise ConfigError("--run-dir cannot be used with --resume (the run folder is RUN_DIR)")
-        run_dir = resume(args.resume, args.overrides, argv=_train_argv(args))
+        run_dir = resume(args.resume, args.overrides, argv=args.argv)
     else:
-        run_dir = train(load_config(args.config, args.overrides), run_dir=args.run_dir, argv=_train_argv(args))
+        run_dir = train(load_config(args.config, args.overrides), run_dir=args.run_dir, argv=args.argv)
     print(f"run folder: {run_dir}")
     print(f"evaluate:    brc-rl eval {run_dir} --episodes 100")
     print(f"tensorboard: tensorboard --logdir {Path(run_dir) / 'tensorboard'}")
@@ -287,7 +273,9 @@ def fail(command: str, error: object) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``brc-rl`` with ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = ["brc-rl", *argv]  # the command as typed, recorded in run folders
     try:
         return int(args.func(args) or 0)
     except (ValueError, OSError) as error:  # ConfigError, RunError, a bad argument or data file

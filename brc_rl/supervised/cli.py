@@ -74,17 +74,29 @@ def run_command(args: argparse.Namespace) -> int:
     resumed = [s for s in config.seeds if checkpoint_path(run_dir, s).exists()]
     if args.resume and not resumed:
         raise ValueError(f"--resume: no checkpoint of seed(s) {list(config.seeds)} in {run_dir}")
-    if args.fresh and run_dir.exists():
-        shutil.rmtree(run_dir)
     if resumed and not args.fresh:
         print(f"resuming seed(s) {resumed} from their checkpoints in {run_dir}", file=sys.stderr)
-    command = "brc-rl " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["supervised"] else None
+    # --fresh: the old folder is moved aside, and removed only once the new run has
+    # checked its data and model; if it cannot start, the old folder comes back.
+    aside = run_dir.with_name(run_dir.name + ".replaced") if args.fresh and run_dir.exists() else None
+    if aside is not None:
+        if aside.exists():
+            raise ValueError(f"--fresh: {aside} exists (left by an earlier --fresh); remove it or move it away first")
+        run_dir.rename(aside)
+    command = shlex.join(args.argv) if hasattr(args, "argv") else None
     try:
         with stop_on_signals() as stop:
-            results = run(config, stop=stop, progress=not args.no_progress, command=command)
+            results = run(config, stop=stop, progress=not args.no_progress, command=command,
+                          on_start=None if aside is None else lambda: shutil.rmtree(aside))
     except TrainingInterrupted as err:
         print(f"interrupted: {err}; run the same command again to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BaseException:
+        if aside is not None and aside.exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+            aside.rename(run_dir)
+            print(f"--fresh: the run did not start; {run_dir} is as it was", file=sys.stderr)
+        raise
     if args.json:
         write_json(args.json, results)
     _print_summary(results)

@@ -1,12 +1,16 @@
 """Training and evaluation of one benchmark, one seed at a time, with checkpoints.
 
-Run folder ``<logdir>/<run name>/seed<k>/`` holds the tensorboard events and
-``checkpoint.pt`` (model, optimizer, RNG states, epoch, position inside the epoch,
-history), written atomically after every epoch, every ``checkpoint_every_s`` seconds,
-and when a stop is requested (SIGINT / SIGTERM through :func:`stop_on_signals`).
-Starting a run whose folder has a checkpoint resumes it; the batch order of an epoch
-depends only on (seed, epoch), so a resumed run ends with the parameters of an
-uninterrupted one.
+A run is a run folder (:class:`~brc_rl.experiments.run_dir.RunDir`)
+``<logdir>/<run name>/`` with ``config.yaml`` (the protocol), ``command.txt`` and
+``results.json``, and one run folder per seed, ``seed<k>/``, with ``tensorboard/``,
+``checkpoints/checkpoint.pt`` (model, optimizer, RNG states, epoch, position inside the
+epoch, history; written atomically after every epoch, every ``checkpoint_every_s``
+seconds, and when a stop is requested through :func:`stop_on_signals`) and, once the
+seed has trained every epoch, ``final_model.pt`` (``{"protocol", "seed", "model"}``:
+the state dict of :class:`~brc_rl.supervised.model.SequenceModel`). Starting a run whose
+seed folder has a checkpoint resumes it; the batch order of an epoch depends only on
+(seed, epoch), so a resumed run ends with the parameters of an uninterrupted one.
+Nothing is written before the data and the model have been built.
 
 Logged metrics (tensorboard step = number of updates so far):
     train/loss: mean training loss of the epoch (MSE or cross-entropy).
@@ -23,10 +27,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +45,8 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from brc_rl.supervised.datasets import Batch, SequenceData, make_data
-from brc_rl.experiments.utils import replace_atomically, write_json
+from brc_rl.experiments.run_dir import RunDir
+from brc_rl.experiments.utils import get_device, replace_atomically, write_json
 from brc_rl.supervised.metrics import accuracy, gate_statistics, macro_f1
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.protocol import RESUME_KEYS, SupervisedConfig
@@ -51,9 +57,14 @@ GATE_PROBE = 100
 EVAL_BATCH = 500
 
 
-def checkpoint_path(run_dir: Path, seed: int) -> Path:
-    """Where ``seed``'s checkpoint lives in a run folder: ``<run_dir>/seed<k>/checkpoint.pt``."""
-    return Path(run_dir) / f"seed{seed}" / CHECKPOINT
+def seed_dir(run_dir: str | os.PathLike[str], seed: int) -> RunDir:
+    """The run folder of ``seed`` inside a run: ``<run_dir>/seed<k>/``."""
+    return RunDir(Path(run_dir) / f"seed{seed}")
+
+
+def checkpoint_path(run_dir: str | os.PathLike[str], seed: int) -> Path:
+    """Where ``seed``'s checkpoint lives in a run: ``<run_dir>/seed<k>/checkpoints/checkpoint.pt``."""
+    return seed_dir(run_dir, seed).checkpoints / CHECKPOINT
 
 
 class TrainingInterrupted(Exception):
@@ -97,13 +108,6 @@ class TrainState:
     loss_count: int = 0
     train_seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as torch reads it."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def build_data(config: SupervisedConfig, seed: int) -> tuple[SequenceData, SequenceData]:
@@ -229,16 +233,16 @@ def load_checkpoint(path: Path, protocol: dict[str, Any], model: SequenceModel,
 def train_seed(
     config: SupervisedConfig,
     seed: int,
-    run_dir: str | os.PathLike[str],
+    run_dir: str | os.PathLike[str] | RunDir,
     stop: StopRequest | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train and evaluate one seed, resuming from ``run_dir/checkpoint.pt`` if present.
+    """Train and evaluate one seed, resuming from its checkpoint if present.
 
     Args:
         config: the run's settings.
         seed: seeds the initialisation, the batch order and the synthetic data.
-        run_dir: this seed's folder (tensorboard events and checkpoint).
+        run_dir: this seed's run folder (see :func:`seed_dir`).
         stop: checked after every update; when set, checkpoint and raise.
         progress: show a tqdm bar per epoch.
 
@@ -250,42 +254,66 @@ def train_seed(
         TrainingInterrupted: ``stop.requested`` became true (checkpoint written).
         ValueError: the checkpoint holds other settings, or more epochs than asked.
     """
-    job = SeedTraining(config, seed, Path(run_dir))
-    state = job.state
-    if state.epoch < config.epochs:
-        with SummaryWriter(str(job.run_dir), purge_step=state.updates or None) as writer:
-            while state.epoch < config.epochs:
-                job.train_epoch(writer, stop or StopRequest(), progress)
-                job.end_epoch(writer)
-                job.save()
-    final = state.history[-1]
-    return {"seed": seed, **final["test"], "epochs": state.epoch, "updates": state.updates,
-            "skipped_updates": state.skipped, "train_seconds": round(state.train_seconds, 3),
-            "history": state.history}
+    job = SeedTraining(config, seed, RunDir(run_dir))
+    return job.train(stop, progress)
 
 
 class SeedTraining:
-    """The data, model, optimizer and state of one seed's training (see :func:`train_seed`)."""
+    """The data, model, optimizer and state of one seed's training (see :func:`train_seed`).
 
-    def __init__(self, config: SupervisedConfig, seed: int, run_dir: Path):
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.config, self.seed, self.run_dir = config, seed, run_dir
-        self.device, self.protocol = resolve_device(config.device), config.protocol()
+    Building it checks the settings, the data and the checkpoint; it writes nothing.
+    """
+
+    def __init__(self, config: SupervisedConfig, seed: int, run: RunDir):
+        self.config, self.seed, self.run = config, seed, run
+        self.device, self.protocol = get_device(config.device), config.protocol()
         self.train_data, self.test_data = build_data(config, seed)
         torch.manual_seed(seed)
         self.model = SequenceModel(
             config.cell, self.train_data.input_size, self.train_data.output_size,
             config.spec.readout, config.hidden_size, config.num_layers).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
-        self.path = run_dir / CHECKPOINT
+        self.path = run.checkpoints / CHECKPOINT
+        if not self.path.exists() and run.final_model(".pt").exists():
+            raise ValueError(
+                f"{run.path} holds a trained model ({run.final_model('.pt').name}) and no checkpoint to "
+                "resume; it is kept as it is: use another --logdir, or --fresh to train it again"
+            )
         self.state = (load_checkpoint(self.path, self.protocol, self.model, self.optimizer)
                       if self.path.exists() else TrainState())
         if self.state.epoch > config.epochs:
             raise ValueError(f"{self.path} has {self.state.epoch} epochs done, more than the "
                              f"{config.epochs} asked")
 
+    def train(self, stop: StopRequest | None = None, progress: bool = True) -> dict[str, Any]:
+        """Train the remaining epochs, write ``final_model.pt``; return the seed's results."""
+        config, state = self.config, self.state
+        if state.epoch < config.epochs:
+            with SummaryWriter(str(self.run.tensorboard), purge_step=state.updates or None) as writer:
+                while state.epoch < config.epochs:
+                    self.train_epoch(writer, stop or StopRequest(), progress)
+                    self.end_epoch(writer)
+                    self.save()
+            self.save_final_model()
+        elif not self.run.final_model(".pt").exists():
+            self.save_final_model()
+        return self.results()
+
+    def results(self) -> dict[str, Any]:
+        """The seed's test metrics after its last epoch, its counters and history."""
+        state = self.state
+        return {"seed": self.seed, **state.history[-1]["test"], "epochs": state.epoch,
+                "updates": state.updates, "skipped_updates": state.skipped,
+                "train_seconds": round(state.train_seconds, 3), "history": state.history}
+
     def save(self) -> None:
+        """Write the checkpoint (see :func:`save_checkpoint`)."""
         save_checkpoint(self.path, self.protocol, self.seed, self.model, self.optimizer, self.state)
+
+    def save_final_model(self) -> None:
+        """Write ``final_model.pt``: the protocol, the seed and the model's state dict."""
+        payload = {"protocol": self.protocol, "seed": self.seed, "model": self.model.state_dict()}
+        replace_atomically(self.run.final_model(".pt"), lambda tmp: torch.save(payload, tmp))
 
     def train_epoch(self, writer: SummaryWriter, stop: StopRequest, progress: bool) -> None:
         """The remaining updates of the current epoch; checkpoint on stop or on time."""
@@ -369,6 +397,7 @@ def run(
     stop: StopRequest | None = None,
     progress: bool = True,
     command: str | None = None,
+    on_start: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
     """Train every seed of ``config`` and write ``<logdir>/<run name>/results.json``.
 
@@ -381,20 +410,29 @@ def run(
         config: the settings.
         stop: see :func:`train_seed`.
         progress: show progress bars.
-        command: the command line, stored with the results of each seed it trained.
+        command: the command line, stored with the results of each seed it trained and
+            appended to the run's ``command.txt``.
+        on_start: called once the first seed's data, model and checkpoint have been
+            checked, before anything is written.
 
     Returns:
         The results: benchmark, cell, protocol, per-seed metrics and their mean +- std.
     """
-    run_dir = Path(config.logdir) / config.run_name()
+    run = RunDir(Path(config.logdir) / config.run_name())
     quiet = not progress or len(config.seeds) == 1
     trained = []
-    for seed in tqdm(config.seeds, desc=config.run_name(), disable=quiet):
-        result = train_seed(config, seed, checkpoint_path(run_dir, seed).parent, stop, progress)
-        trained.append({**result, "command": command})
+    for i, seed in enumerate(tqdm(config.seeds, desc=config.run_name(), disable=quiet)):
+        job = SeedTraining(config, seed, seed_dir(run.path, seed))
+        if i == 0:
+            if on_start is not None:
+                on_start()
+            run.write_config({k: v for k, v in config.protocol().items() if k != "seeds"})
+            if command is not None:
+                run.record_command(shlex.split(command))
+        trained.append({**job.train(stop, progress), "command": command})
     # Read the earlier seeds only now: another invocation training other seeds of this
     # run side by side may have written results.json since this one started.
-    per_seed = [r for r in earlier_seeds(run_dir / "results.json", config)
+    per_seed = [r for r in earlier_seeds(run.results, config)
                 if r["seed"] not in config.seeds] + trained
     per_seed.sort(key=lambda r: r["seed"])
     merged = replace(config, seeds=tuple(r["seed"] for r in per_seed))
@@ -406,9 +444,9 @@ def run(
         "seeds": [{k: v for k, v in r.items() if k != "history"} for r in per_seed],
         "history": {str(r["seed"]): r["history"] for r in per_seed},
         "command": command, "torch": torch.__version__,
-        "device": str(resolve_device(config.device)),
+        "device": str(get_device(config.device)),
     }
-    write_json(run_dir / "results.json", results)
+    write_json(run.results, results)
     return results
 
 

@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+import yaml
 
 from brc_rl.cli import main
 from brc_rl.supervised.metrics import accuracy, confusion_matrix, gate_statistics, macro_f1
@@ -138,7 +139,10 @@ def test_cli_trains_writes_json_and_renders_the_table(tmp_path, capsys):
     assert results["summary"]["mse"]["std"] == pytest.approx(abs(mses[0] - mses[1]) / 2)
     run_dir = tmp_path / "runs" / "copy-first-seq_len5-nbrc-reduced"
     assert json.loads((run_dir / "results.json").read_text())["summary"] == results["summary"]
-    assert (run_dir / "seed1" / "checkpoint.pt").exists()
+    assert (run_dir / "seed1" / "checkpoints" / "checkpoint.pt").exists()
+    assert (run_dir / "seed1" / "final_model.pt").exists() and (run_dir / "seed1" / "tensorboard").is_dir()
+    assert (run_dir / "command.txt").read_text().startswith("brc-rl supervised copy-first")
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["dataset_params"] == {"seq_len": 5}
     assert "copy-first nbrc (REDUCED protocol, 2 seed(s)): mse " in capsys.readouterr().out
     assert main(["supervised-table", str(out)]) == 0
     table = capsys.readouterr().out

@@ -28,7 +28,7 @@ def small(**overrides) -> SupervisedConfig:
 
 
 def final_parameters(run_dir):
-    return torch.load(run_dir / CHECKPOINT, weights_only=False)["model"]
+    return torch.load(run_dir / "checkpoints" / CHECKPOINT, weights_only=False)["model"]
 
 
 def test_nbrc_learns_copy_first_at_small_t(tmp_path):
@@ -54,7 +54,10 @@ def test_every_cell_trains_and_gates_are_logged_when_available(tmp_path, cell):
             assert 0 <= layer["bistable_fraction"] <= 1 and 0 < layer["mean_c"] < 1
     else:
         assert record["gates"] == []
-    assert list(tmp_path.glob("events.out.tfevents.*"))
+    assert list(tmp_path.glob("tensorboard/events.out.tfevents.*"))
+    final = torch.load(tmp_path / "final_model.pt", weights_only=False)
+    assert final["seed"] == 0 and final["protocol"]["cell"] == cell
+    assert set(final["model"]) == set(SequenceModel(cell, 1, 1).state_dict())
 
 
 def test_denoising_and_classification_losses(tmp_path):
@@ -120,7 +123,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
     # interrupted in the middle of epoch 2, then resumed
     with pytest.raises(TrainingInterrupted):
         train_seed(config, 0, tmp_path / "b", stop=StopAfter(9), progress=False)
-    assert torch.load(tmp_path / "b" / CHECKPOINT, weights_only=False)["state"]["batch"] == 4
+    assert torch.load(tmp_path / "b" / "checkpoints" / CHECKPOINT, weights_only=False)["state"]["batch"] == 4
     resumed_b = train_seed(config, 0, tmp_path / "b", progress=False)
     # a finished 1-epoch run extended to 2 epochs
     train_seed(replace(config, epochs=1), 0, tmp_path / "c", progress=False)
@@ -140,11 +143,11 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
 def test_finished_run_is_not_trained_again(tmp_path):
     config = small(epochs=1)
     first = train_seed(config, 0, tmp_path, progress=False)
-    stamp = (tmp_path / CHECKPOINT).stat().st_mtime_ns
+    stamp = (tmp_path / "checkpoints" / CHECKPOINT).stat().st_mtime_ns
     events = sorted(tmp_path.glob("events.out.tfevents.*"))
     again = train_seed(config, 0, tmp_path, progress=False)
     assert again["mse"] == first["mse"]
-    assert (tmp_path / CHECKPOINT).stat().st_mtime_ns == stamp
+    assert (tmp_path / "checkpoints" / CHECKPOINT).stat().st_mtime_ns == stamp
     assert sorted(tmp_path.glob("events.out.tfevents.*")) == events
 
 
@@ -211,14 +214,14 @@ def test_seeds_trained_side_by_side_keep_each_others_results(tmp_path, monkeypat
     # its start.
     config = small(epochs=1, logdir=str(tmp_path))
     run(config, progress=False, command="seed 0")
-    original = train_module.train_seed
+    original = train_module.SeedTraining.train
 
-    def seed_2_finishes_meanwhile(config_, seed, *args):
-        if seed == 1:
-            run(replace(config_, seeds=(2,)), progress=False, command="B")
-        return original(config_, seed, *args)
+    def seed_2_finishes_meanwhile(job, *args):
+        if job.seed == 1:
+            run(replace(job.config, seeds=(2,)), progress=False, command="B")
+        return original(job, *args)
 
-    monkeypatch.setattr(train_module, "train_seed", seed_2_finishes_meanwhile)
+    monkeypatch.setattr(train_module.SeedTraining, "train", seed_2_finishes_meanwhile)
     results = run(replace(config, seeds=(1,)), progress=False, command="A")
     assert [(r["seed"], r["command"]) for r in results["seeds"]] == [
         (0, "seed 0"), (1, "A"), (2, "B")]
