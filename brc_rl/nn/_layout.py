@@ -30,6 +30,24 @@ class Layout:
         return h_n if self.batched else h_n.squeeze(1)
 
 
+def check_tensors(dtype: torch.dtype, **tensors: Tensor | None) -> None:
+    """Raise ValueError unless each given tensor (None skipped) is a Tensor of ``dtype``.
+
+    ``dtype`` is the module's parameter dtype: as torch.nn.GRU, a memory refuses input of
+    another dtype rather than failing in a matrix product.
+    """
+    for name, value in tensors.items():
+        if value is None:
+            continue
+        if not isinstance(value, Tensor):
+            raise ValueError(f"expected {name} to be a torch.Tensor, got {type(value).__name__}")
+        if value.dtype != dtype:
+            raise ValueError(
+                f"expected {name} of dtype {dtype} (the module's parameters), got {value.dtype}; "
+                f"convert it with .to({dtype}) or the module with .to({value.dtype})"
+            )
+
+
 def prepare(
     input: Tensor,
     hx: Tensor | None,
@@ -39,6 +57,7 @@ def prepare(
     num_layers: int,
     state_size: int,
     batch_first: bool,
+    dtype: torch.dtype,
 ) -> tuple[Tensor, Tensor, Tensor | None, Layout]:
     """Validate the arguments of a memory's forward and bring them to time-major layout.
 
@@ -46,14 +65,19 @@ def prepare(
         input: (L, N, H_in), (N, L, H_in) with batch_first, or unbatched (L, H_in).
         hx: None (zeros), or (num_layers, N, S), or (num_layers, S) unbatched.
         resets: None, or bool (L, N), (N, L) with batch_first, or (L,) unbatched.
+        dtype: the module's parameter dtype, which input and hx must have (as torch.nn.GRU
+            asks: convert with ``input.to(dtype)`` or the module with ``.to(dtype)``).
 
     Returns:
         ``(x, hx, resets, layout)`` with x (L, N, H_in), hx (num_layers, N, S), resets
         (L, N) or None.
 
     Raises:
-        ValueError: naming the expected and the actual shape or dtype.
+        ValueError: naming the expected and the actual type, shape or dtype.
     """
+    check_tensors(dtype, input=input, hx=hx)
+    if resets is not None and not isinstance(resets, Tensor):
+        raise ValueError(f"expected resets to be a torch.Tensor of dtype torch.bool, got {type(resets).__name__}")
     if input.dim() not in (2, 3):
         raise ValueError(
             f"expected input of shape (L, N, H_in), (N, L, H_in) with batch_first, or "
@@ -70,6 +94,8 @@ def prepare(
     else:
         x = input.transpose(0, 1) if batch_first else input
     L, N = x.shape[:2]
+    if L == 0:
+        raise ValueError(f"expected a sequence length L larger than 0, got input of shape {tuple(input.shape)}")
 
     expected_hx = (num_layers, N, state_size) if layout.batched else (num_layers, state_size)
     if hx is None:

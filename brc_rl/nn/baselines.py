@@ -50,7 +50,7 @@ class _ResettableMixin:
         """Args and returns as :meth:`brc_rl.nn.BRC.forward` (state size :attr:`state_size`)."""
         x, state, resets, layout = prepare(
             input, hx, resets, input_size=self.input_size, num_layers=self.num_layers,
-            state_size=self.state_size, batch_first=self.batch_first,
+            state_size=self.state_size, batch_first=self.batch_first, dtype=self.weight_ih_l0.dtype,
         )
         outputs = []
         for start, stop in _segments(resets, x.shape[0]):

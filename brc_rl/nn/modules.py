@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from brc_rl.nn._layout import check_sizes, prepare
+from brc_rl.nn._layout import check_sizes, check_tensors, prepare
 from brc_rl.nn.functional import bistable_scan, bistable_step
 
 RECURRENT_INITS = ("glorot", "orthogonal")
@@ -131,7 +131,7 @@ class _BistableRNN(_BistableBase):
         """
         x, hx, resets, layout = prepare(
             input, hx, resets, input_size=self.input_size, num_layers=self.num_layers,
-            state_size=self.hidden_size, batch_first=self.batch_first,
+            state_size=self.hidden_size, batch_first=self.batch_first, dtype=self.weight_ih_l0.dtype,
         )
         h_n, gates = [], []
         for k in range(self.num_layers):
@@ -254,6 +254,7 @@ class _BistableCell(_BistableBase):
         Returns:
             h': (N, H) or (H,).
         """
+        check_tensors(self.weight_ih.dtype, input=input, hx=hx)
         if input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
             raise ValueError(
                 f"expected input of shape (N, {self.input_size}) or ({self.input_size},), "

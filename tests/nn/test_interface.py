@@ -2,10 +2,11 @@
 
 import io
 
+import numpy as np
 import pytest
 import torch
 
-from brc_rl.nn import GRU, LSTM, RNN_REGISTRY, make_rnn
+from brc_rl.nn import GRU, LSTM, RNN_REGISTRY, BRCCell, NBRCCell, make_rnn
 
 CELLS = sorted(RNN_REGISTRY)
 
@@ -134,3 +135,38 @@ def test_state_dict_round_trip(name):
     other.load_state_dict(torch.load(buffer))
     x = torch.randn(5, 2, 3)
     torch.testing.assert_close(other(x)[0], rnn(x)[0], rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------- bad input, as torch.nn.GRU refuses it
+@pytest.mark.parametrize("name", sorted(RNN_REGISTRY))
+def test_other_dtypes_are_refused_naming_the_conversion(name):
+    rnn = make_rnn(name, 3, 4)
+    x = torch.randn(5, 2, 3)
+    with pytest.raises(ValueError, match=r"expected input of dtype torch.float32 .* got torch.float64; convert"):
+        rnn(x.double())
+    with pytest.raises(ValueError, match=r"expected input of dtype torch.float32 .* got torch.bfloat16"):
+        rnn(x.bfloat16())
+    with pytest.raises(ValueError, match=r"expected hx of dtype torch.float32 .* got torch.float64"):
+        rnn(x, torch.zeros(1, 2, rnn.state_size, dtype=torch.float64))
+    rnn.double()
+    assert rnn(x.double())[0].dtype == torch.float64  # converted module, converted input: fine
+
+
+@pytest.mark.parametrize("name", sorted(RNN_REGISTRY))
+def test_empty_sequence_and_non_tensor_resets_are_refused(name):
+    rnn = make_rnn(name, 3, 4)
+    with pytest.raises(ValueError, match="sequence length L larger than 0"):
+        rnn(torch.randn(0, 2, 3))
+    with pytest.raises(ValueError, match="expected resets to be a torch.Tensor of dtype torch.bool, got list"):
+        rnn(torch.randn(5, 2, 3), resets=[[False, False]] * 5)
+    with pytest.raises(ValueError, match="expected input to be a torch.Tensor, got ndarray"):
+        rnn(np.zeros((5, 2, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("cls", [BRCCell, NBRCCell])
+def test_cells_refuse_other_dtypes(cls):
+    cell = cls(3, 4)
+    with pytest.raises(ValueError, match="expected input of dtype torch.float32"):
+        cell(torch.randn(2, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="expected hx of dtype torch.float32"):
+        cell(torch.randn(2, 3), torch.zeros(2, 4, dtype=torch.float64))
