@@ -24,6 +24,8 @@ import gzip
 import hashlib
 import os
 import tarfile
+import warnings
+import zlib
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -233,8 +235,11 @@ def _from_source(source: Path, name: str, cache: Path, raw_md5: Mapping[str, str
         )
     if source.is_file():
         cached = cache / name
-        if cached.is_file():  # copied from this tarball before
-            return _verified(cached, name, raw_md5, cache)
+        if cached.is_file():  # copied from a tarball before
+            data = _verified(cached, name, raw_md5, cache)
+            warnings.warn(f"MNIST {name}: using the verified copy {cached} from the cache; {source} is not read",
+                          stacklevel=2)
+            return data
         data = _from_tarball(source, name, cache)
         _check(data, name, raw_md5, f"{source}:{name}", cache)
         replace_atomically(cached, lambda tmp: tmp.write_bytes(data))
@@ -254,8 +259,13 @@ def _from_tarball(tarball: Path, name: str, cache: Path) -> bytes:
                     if base.endswith(".gz"):
                         return _decompress(data, f"{tarball}:{member.name}")
                     return data
-    except tarfile.TarError as err:
-        raise MnistUnavailableError(f"{tarball} is not a readable tarball ({err})") from err
+    except MnistUnavailableError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:  # truncated or not a tarball
+        raise MnistUnavailableError(
+            f"MNIST source {tarball} is not a readable tarball ({type(err).__name__}: {err}); "
+            "it may be truncated: download it again.\n" + HOW_TO_PROVIDE.format(cache=cache)
+        ) from err
     raise MnistUnavailableError(
         f"MNIST file {name} not found in the tarball {tarball} (expected package/data/{name}).\n"
         + HOW_TO_PROVIDE.format(cache=cache)

@@ -224,3 +224,33 @@ def test_datasets_load_mnist_through_the_source(tmp_path, monkeypatch, fake_mnis
     assert x.shape == (5, 784, 1) and np.array_equal(y.numpy(), labels)
     expected = images[0].reshape(-1)[datasets.mnist_permutation(0)] / 255 - 0.5
     assert np.allclose(x[0, :, 0].numpy(), expected, atol=1e-6)
+
+
+def make_tarball(path, files):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"package/data/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_truncated_tarball_is_a_clear_error_with_remedies(tmp_path, fake_mnist):
+    whole = make_tarball(tmp_path / "whole.tgz", fake_mnist["raw"]).read_bytes()
+    truncated = tmp_path / "trunc.tgz"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(MnistUnavailableError) as err:
+        load_mnist("test", source=truncated, raw_md5=fake_mnist["raw_md5"])
+    message = str(err.value)
+    assert f"MNIST source {truncated} is not a readable tarball" in message and "truncated" in message
+    assert "BRC_RL_MNIST" in message  # the same remedies as a corrupt IDX file
+
+
+def test_broken_tarball_beside_a_verified_cache_says_which_is_used(tmp_path, fake_mnist):
+    good = make_tarball(tmp_path / "good.tgz", fake_mnist["raw"])
+    load_mnist("test", source=good, raw_md5=fake_mnist["raw_md5"])  # fills the cache
+    broken = tmp_path / "broken.tgz"
+    broken.write_bytes(good.read_bytes()[:100])
+    with pytest.warns(UserWarning, match=rf"using the verified copy .*t10k-images-idx3-ubyte from the cache; {broken}"):
+        loaded = load_mnist("test", source=broken, raw_md5=fake_mnist["raw_md5"])
+    assert_split(loaded, fake_mnist["arrays"]["test"])
