@@ -12,6 +12,7 @@ from brc_rl.agents.base import RecurrentOnPolicyAlgorithm
 from brc_rl.agents.buffers import RecurrentRolloutSamples
 from brc_rl.agents.policies import RecurrentActorCriticPolicy, SequenceEvaluation
 
+
 class RecurrentA2C(RecurrentOnPolicyAlgorithm):
     r"""Advantage Actor-Critic with a recurrent memory (BRC, nBRC, GRU, LSTM).
 

@@ -13,6 +13,7 @@ from brc_rl.agents.base import RecurrentOnPolicyAlgorithm
 from brc_rl.agents.buffers import RecurrentRolloutSamples
 from brc_rl.agents.policies import RecurrentActorCriticPolicy, SequenceEvaluation
 
+
 class RecurrentPPO(RecurrentOnPolicyAlgorithm):
     r"""Proximal Policy Optimization (clip) with a recurrent memory (BRC, nBRC, GRU, LSTM).
 
