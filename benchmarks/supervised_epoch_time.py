@@ -6,7 +6,8 @@
 Times ``--batches`` training updates (forward, backward, Adam) and half as many test
 forward passes of 500 samples, after one warm-up of each (median per call), then
 extrapolates to the protocol's 400 updates (40,000 samples / 100) and 50,000 test
-samples (MNIST: 600 updates and 10,000 test samples). The figures are an EXTRAPOLATION, not a measured epoch. Each cell is timed in its own
+samples (MNIST: 600 updates and 10,000 test samples). The figures are an EXTRAPOLATION,
+not a measured epoch. Each cell is timed in its own
 process, as a training run is: no cell inherits another's thread or allocator state.
 """
 
@@ -21,8 +22,8 @@ import time
 
 import torch
 
-from brc_rl.supervised.protocol import SupervisedConfig
 from brc_rl.supervised.model import SequenceModel
+from brc_rl.supervised.protocol import SupervisedConfig
 from brc_rl.supervised.train import EVAL_BATCH, build_data, to_device, train_step
 
 

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     for deterministic in (True, False):
         successes: list[bool] = []
 
-        def record(local: dict, _globals: dict) -> None:
+        def record(local: dict, _globals: dict, successes: list[bool] = successes) -> None:
             if local["done"]:
                 successes.append(bool(local["info"].get("is_success", False)))
 

@@ -12,21 +12,25 @@ from brc_rl.agents.base import RecurrentOnPolicyAlgorithm
 from brc_rl.agents.buffers import RecurrentRolloutSamples
 from brc_rl.agents.policies import RecurrentActorCriticPolicy, SequenceEvaluation
 
+
 class RecurrentA2C(RecurrentOnPolicyAlgorithm):
     r"""Advantage Actor-Critic with a recurrent memory (BRC, nBRC, GRU, LSTM).
 
     One gradient step per rollout on the whole rollout (one minibatch, one epoch):
 
-    .. math::
+
         L = -\mathrm{mean}(A \log\pi) + c_{vf}\,\mathrm{mean}(R - V)^2 - c_{ent}\,\mathrm{mean}\,H[\pi]
 
     This is :class:`RecurrentPPO` with n_epochs=1, batch_size=n_envs * n_steps,
     normalize_advantage=False, gae_lambda=1 and RMSprop (Huang et al., "A2C is a special
     case of PPO", arXiv 2205.09123).
 
-    Args: as SB3's A2C (learning_rate 7e-4, gae_lambda 1.0, RMSprop alpha 0.99 eps 1e-5,
-        normalize_advantage False), except n_steps, whose default is 32 rather than 5:
-        n_steps is the length of backpropagation through time, and memory tasks need more.
+    The arguments are SB3 A2C's, with its defaults (learning_rate 7e-4, gae_lambda 1.0,
+    RMSprop alpha 0.99 eps 1e-5, normalize_advantage False), except n_steps, whose default
+    is 32 rather than 5: n_steps is the length of backpropagation through time, and memory
+    tasks need more. The others are those of :class:`RecurrentOnPolicyAlgorithm`.
+
+    Args:
         rms_prop_eps: RMSprop epsilon.
         use_rms_prop: use RMSprop (alpha 0.99) unless policy_kwargs sets optimizer_class;
             False keeps the policy's default (Adam).

@@ -43,6 +43,10 @@ def valid_batch_sizes(n_steps: int, n_envs: int) -> list[int]:
 class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
     """Base of :class:`RecurrentPPO` and :class:`RecurrentA2C`.
 
+    The arguments not listed below (gamma, gae_lambda, ent_coef, vf_coef, max_grad_norm,
+    use_sde, sde_sample_freq, stats_window_size, tensorboard_log, policy_kwargs, verbose,
+    seed, device) are SB3's ``OnPolicyAlgorithm``'s.
+
     Args:
         policy: a name of ``policy_aliases`` or a :class:`RecurrentActorCriticPolicy` subclass.
         env: the environment (a VecEnv, a gymnasium env or an id).
@@ -52,9 +56,6 @@ class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
         batch_size: steps per minibatch, a multiple of n_steps dividing n_envs * n_steps;
             None means one minibatch of the whole rollout.
         n_epochs: passes over the rollout per update.
-        gamma, gae_lambda, ent_coef, vf_coef, max_grad_norm, use_sde, sde_sample_freq,
-        stats_window_size, tensorboard_log, policy_kwargs, verbose, seed, device:
-            as SB3's ``OnPolicyAlgorithm``.
         normalize_advantage: normalise advantages per minibatch.
 
     Raises:

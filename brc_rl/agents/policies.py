@@ -58,13 +58,15 @@ class SequenceEvaluation(NamedTuple):
 class RecurrentActorCriticPolicy(ActorCriticPolicy):
     """Actor-critic policy with a recurrent memory (BRC, nBRC, GRU or LSTM).
 
+    The arguments not listed below (observation_space, action_space, lr_schedule,
+    net_arch, activation_fn, ortho_init, use_sde, log_std_init, full_std, use_expln,
+    squash_output, features_extractor_class, features_extractor_kwargs,
+    share_features_extractor, normalize_images, optimizer_class, optimizer_kwargs) are
+    SB3's ``ActorCriticPolicy``'s. ``net_arch`` is applied after the memory (its input is
+    the memory output, of size hidden_size). ``ortho_init`` does not touch the memory,
+    which keeps its cell's own init.
+
     Args:
-        observation_space, action_space, lr_schedule, net_arch, activation_fn, ortho_init,
-        use_sde, log_std_init, full_std, use_expln, squash_output, features_extractor_class,
-        features_extractor_kwargs, share_features_extractor, normalize_images,
-        optimizer_class, optimizer_kwargs: as SB3's ``ActorCriticPolicy``. ``net_arch`` is
-            applied after the memory (its input is the memory output, of size hidden_size).
-            ``ortho_init`` does not touch the memory, which keeps its cell's own init.
         cell: the memory, a name of ``brc_rl.nn.RNN_REGISTRY``: "brc", "nbrc", "gru", "lstm".
         hidden_size: units per memory layer.
         num_layers: stacked memory layers.

@@ -13,17 +13,21 @@ from brc_rl.agents.base import RecurrentOnPolicyAlgorithm
 from brc_rl.agents.buffers import RecurrentRolloutSamples
 from brc_rl.agents.policies import RecurrentActorCriticPolicy, SequenceEvaluation
 
+
 class RecurrentPPO(RecurrentOnPolicyAlgorithm):
     r"""Proximal Policy Optimization (clip) with a recurrent memory (BRC, nBRC, GRU, LSTM).
 
     Loss per minibatch, with :math:`r = \exp(\log\pi - \log\pi_{old})`:
 
-    .. math::
+
         L = -\mathrm{mean}\,\min(A r, A\,\mathrm{clip}(r, 1 - \epsilon, 1 + \epsilon))
             + c_{vf}\,\mathrm{mean}(R - V)^2 - c_{ent}\,\mathrm{mean}\,H[\pi]
 
-    Args: as :class:`brc_rl.agents.base.RecurrentOnPolicyAlgorithm`, with SB3 PPO's names
-        (sb3-contrib RecurrentPPO's defaults n_steps=128, batch_size=128, n_epochs=10), and
+    The arguments are those of :class:`brc_rl.agents.base.RecurrentOnPolicyAlgorithm`,
+    with SB3 PPO's names (and sb3-contrib RecurrentPPO's defaults n_steps=128,
+    batch_size=128, n_epochs=10), and the three below.
+
+    Args:
         clip_range: the clipping parameter epsilon (float or schedule).
         clip_range_vf: clipping of the value change (None: no clipping).
         target_kl: stop the update when the approximate KL of a minibatch exceeds

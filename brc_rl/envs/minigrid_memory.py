@@ -64,7 +64,7 @@ class MiniGridMemoryEnv(MemoryEnv):
     (object <= 10, colour <= 5, state <= 2), not [0, 255]: stable-baselines3 then
     does not take the codes for pixels, so it neither divides them by 255 nor
     transposes them, whatever ``normalize_images`` says. Use
-    ``brc_rl.envs.MiniGridCNN`` as features extractor.
+    ``brc_rl.agents.MiniGridCNN`` as features extractor.
 
     ## Rewards
 

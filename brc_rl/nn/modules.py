@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import torch
 from torch import Tensor, nn
 
@@ -15,7 +14,7 @@ RECURRENT_INITS = ("glorot", "orthogonal")
 def _init_layer(
     weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None, recurrent_init: str
 ) -> None:
-    """The authors' initialisation (cells.md): Glorot-uniform input kernels (per block),
+    """The authors' initialisation (their final code): Glorot-uniform input kernels (per block),
     w_a = w_c = 1 (BRC) or Glorot-uniform / orthogonal W_a, W_c (nBRC), zero biases."""
     with torch.no_grad():
         for block in weight_ih.chunk(3):
@@ -63,8 +62,8 @@ class _BistableRNN(_BistableBase):
         bias: bool = True,
         batch_first: bool = False,
         dropout: float = 0.0,
-        device=None,
-        dtype=None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
         recurrent_init: str = "glorot",
     ) -> None:
         super().__init__()
@@ -150,7 +149,7 @@ class BRC(_BistableRNN):
 
     For each element of the input sequence, each layer computes
 
-    .. math::
+
         a_t = 1 + \tanh(U_a x_t + w_a \odot h_{t-1} + b_a) \\
         c_t = \sigma(U_c x_t + w_c \odot h_{t-1} + b_c) \\
         h_t = c_t \odot h_{t-1} + (1 - c_t) \odot \tanh(U_h x_t + a_t \odot h_{t-1} + b_h)
@@ -165,7 +164,8 @@ class BRC(_BistableRNN):
         bias: if False, no ``bias_ih_l{k}``. Default True.
         batch_first: input and output as (N, L, H) instead of (L, N, H); not hx. Default False.
         dropout: dropout on the outputs of every layer but the last. Default 0.
-        device, dtype: factory kwargs of the parameters.
+        device: factory kwarg of the parameters.
+        dtype: factory kwarg of the parameters.
 
     Inputs: ``input, hx, resets``
         - input: (L, N, H_in), (N, L, H_in) with batch_first, or unbatched (L, H_in).
@@ -197,14 +197,16 @@ class NBRC(_BistableRNN):
 
     As :class:`BRC`, with full recurrent matrices in the gates:
 
-    .. math::
+
         a_t = 1 + \tanh(U_a x_t + W_a h_{t-1} + b_a) \\
         c_t = \sigma(U_c x_t + W_c h_{t-1} + b_c) \\
         h_t = c_t \odot h_{t-1} + (1 - c_t) \odot \tanh(U_h x_t + a_t \odot h_{t-1} + b_h)
 
     The candidate's ``a_t * h_{t-1}`` stays elementwise, so the memory stays cellular.
 
-    Args: as :class:`BRC`, and
+    The arguments are :class:`BRC`'s, and one more.
+
+    Args:
         recurrent_init: "glorot" (authors' final code, default) or "orthogonal" (their
             2020 code) for W_a and W_c.
 
@@ -225,7 +227,8 @@ class NBRC(_BistableRNN):
 
 class _BistableCell(_BistableBase):
     def __init__(
-        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None,
+        self, input_size: int, hidden_size: int, bias: bool = True,
+        device: torch.device | str | None = None, dtype: torch.dtype | None = None,
         recurrent_init: str = "glorot",
     ) -> None:
         super().__init__()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from brc_rl.nn.baselines import GRU, LSTM
@@ -10,7 +12,7 @@ from brc_rl.nn.modules import BRC, NBRC
 RNN_REGISTRY: dict[str, type[nn.Module]] = {"brc": BRC, "nbrc": NBRC, "gru": GRU, "lstm": LSTM}
 
 
-def make_rnn(name: str, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs) -> nn.Module:
+def make_rnn(name: str, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs: Any) -> nn.Module:
     """Build a recurrent memory by name.
 
     Every memory has the interface of :class:`brc_rl.nn.BRC`:
@@ -19,7 +21,9 @@ def make_rnn(name: str, input_size: int, hidden_size: int, num_layers: int = 1, 
 
     Args:
         name: one of ``RNN_REGISTRY``: "brc", "nbrc", "gru", "lstm".
-        input_size, hidden_size, num_layers: as torch.nn.GRU.
+        input_size: as torch.nn.GRU.
+        hidden_size: as torch.nn.GRU.
+        num_layers: as torch.nn.GRU.
         **kwargs: passed to the class (bias, batch_first, dropout, device, dtype, ...).
 
     Raises:

@@ -1,4 +1,4 @@
-"""The paper's five supervised benchmarks as data generators (section 5; docs/supervised.md).
+"""The paper's five supervised benchmarks as data generators (section 5 of the paper).
 
 Every generator returns a :class:`SequenceData`: the inputs are batch-major
 ``(n, T, D)`` float32 tensors, built on the fly and reproducible from the seed. The
@@ -23,6 +23,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -228,9 +229,10 @@ def plmnist(
 ) -> MnistData:
     """Permuted line-sequential MNIST: 28 lines of 28 permuted pixels, then N black lines.
 
+    The other arguments are as :func:`psmnist`'s.
+
     Args:
         black_lines: N >= 0 (72 gives 100 steps, 472 gives 500).
-        Others: as :func:`psmnist`.
 
     Returns:
         Inputs (n, 28 + N, 28), targets (n,).
@@ -255,11 +257,12 @@ def pvlmnist(
     """Permuted variable-line-sequential MNIST: as plmnist with N_i ~ U{0..N_max} per
     sample, then one end-marker line of ``end_value`` at which the answer is read.
 
+    The other arguments are as :func:`psmnist`'s.
+
     Args:
         max_black_lines: N_max >= 0.
         end_value: value of every pixel of the end line; above white (0.5).
         seed: seed of the subset and of the N_i.
-        Others: as :func:`psmnist`.
 
     Returns:
         Inputs (n, 29 + N_max, 28), targets (n,), lengths 29 + N_i.
@@ -281,7 +284,7 @@ DATASETS: dict[str, Callable[..., SequenceData]] = {
 }
 
 
-def make_data(name: str, n: int | None, seed: int = 0, **params) -> SequenceData:
+def make_data(name: str, n: int | None, seed: int = 0, **params: Any) -> SequenceData:
     """Build benchmark ``name`` as a :class:`SequenceData` (batches built on request).
 
     Args:

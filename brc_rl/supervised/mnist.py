@@ -297,7 +297,7 @@ def _download(
         except MnistUnavailableError as err:
             failures.append(f"{url}: {str(err).splitlines()[0]}")
             continue
-        replace_atomically(cache / f"{name}.gz", lambda tmp: tmp.write_bytes(archive))
+        replace_atomically(cache / f"{name}.gz", lambda tmp, blob=archive: tmp.write_bytes(blob))
         return data
     raise MnistUnavailableError(
         f"could not download MNIST file {name}:\n  " + "\n  ".join(failures or ["no mirrors given"])

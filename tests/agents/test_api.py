@@ -24,7 +24,8 @@ def recall_env(n_envs: int = N_ENVS, wrapper=None, seed: int = 0):
 def ppo(env=None, cell: str = "nbrc", **kwargs) -> RecurrentPPO:
     policy_kwargs = dict(cell=cell, hidden_size=16, net_arch=[16], **kwargs.pop("policy_kwargs", {}))
     kwargs = dict(n_steps=N_STEPS, batch_size=N_STEPS, n_epochs=2, seed=0, device="cpu") | kwargs
-    return RecurrentPPO(kwargs.pop("policy", "MlpRecurrentPolicy"), env or recall_env(), policy_kwargs=policy_kwargs, **kwargs)
+    policy = kwargs.pop("policy", "MlpRecurrentPolicy")
+    return RecurrentPPO(policy, env or recall_env(), policy_kwargs=policy_kwargs, **kwargs)
 
 
 def parameters(model) -> list[torch.Tensor]:
@@ -163,7 +164,8 @@ def test_every_cell_trains_saves_loads_predicts(algo, cell, shared, tmp_path):
 
 def test_a2c_defaults():
     model = RecurrentA2C("MlpRecurrentPolicy", recall_env(), device="cpu", policy_kwargs=dict(hidden_size=16))
-    assert (model.n_steps, model.n_epochs, model.batch_size, model.gae_lambda, model.normalize_advantage) == (32, 1, None, 1.0, False)
+    settings = (model.n_steps, model.n_epochs, model.batch_size, model.gae_lambda, model.normalize_advantage)
+    assert settings == (32, 1, None, 1.0, False)
     assert model.learning_rate == 7e-4 and model.envs_per_batch == N_ENVS
     optimizer = model.policy.optimizer
     assert isinstance(optimizer, torch.optim.RMSprop)

@@ -65,5 +65,6 @@ def test_our_lstm_learns_what_sb3_contrib_lstm_learns():
                                  policy_kwargs=dict(lstm_hidden_size=32, net_arch=[32]), **PPO_KWARGS)
     rates = {"brc_rl lstm": success_rate(ours.learn(steps)), "sb3-contrib lstm": success_rate(theirs.learn(steps))}
     print(f"success rates after {steps} steps: {rates}")
-    assert rates["sb3-contrib lstm"] >= THRESHOLD, "the reference must learn the task for the comparison to mean anything"
+    assert rates["sb3-contrib lstm"] >= THRESHOLD, (
+        "the reference must learn the task for the comparison to mean anything")
     assert rates["brc_rl lstm"] >= THRESHOLD

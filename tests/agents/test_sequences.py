@@ -91,7 +91,8 @@ def test_rollout_resets_state_at_episode_starts(cell):
             no_resets = torch.zeros(end - begin, 1, dtype=torch.bool)
             with torch.no_grad():
                 ev = model.policy.evaluate_sequences(obs, actions, zero, no_resets)
-            torch.testing.assert_close(ev.log_prob, torch.as_tensor(buffer.log_probs[begin:end, env]), rtol=0, atol=ATOL)
+            expected = torch.as_tensor(buffer.log_probs[begin:end, env])
+            torch.testing.assert_close(ev.log_prob, expected, rtol=0, atol=ATOL)
             torch.testing.assert_close(ev.values, torch.as_tensor(buffer.values[begin:end, env]), rtol=0, atol=ATOL)
             checked += 1
     assert checked >= 2 * N_ENVS
@@ -169,7 +170,8 @@ def test_timeout_bootstrap_goes_through_critic_memory(shared):
             state = step["states"][:, :, env : env + 1]
             with torch.no_grad():
                 value = model.policy.predict_values(obs, state, torch.zeros(1, 1, dtype=torch.bool)).item()
-                cold = model.policy.predict_values(obs, torch.zeros_like(state), torch.zeros(1, 1, dtype=torch.bool)).item()
+                no_reset = torch.zeros(1, 1, dtype=torch.bool)
+                cold = model.policy.predict_values(obs, torch.zeros_like(state), no_reset).item()
             assert buffer.rewards[t, env] == pytest.approx(model.gamma * value, abs=1e-6)
             assert abs(value - cold) > 1e-4  # the memory state matters
             truncated += 1

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
 
 from brc_rl.envs.bandit import MetaBanditEnv
 from brc_rl.envs.bandit_baselines import (
-    MAX_INDEPENDENT_DP_PULLS,
     AGENTS,
+    MAX_INDEPENDENT_DP_PULLS,
     BayesOptimal,
     bayes_optimal_regret,
     defined_agents,
@@ -52,7 +52,7 @@ def test_dp_values_computed_by_hand():
 
 
 def test_independent_dp_matches_brute_force_expectimax():
-    @lru_cache(maxsize=None)
+    @cache
     def value(s0: int, f0: int, s1: int, f1: int, left: int) -> float:
         if left == 0:
             return 0.0

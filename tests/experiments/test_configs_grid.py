@@ -65,7 +65,8 @@ def test_base_chain_is_relative_to_each_file_and_deep_merged(tmp_path):
     leaf = write(tmp_path, "sub/leaf.yaml", "base: mid.yaml\npolicy: {cell: gru}\nenv: {n_envs: 4}\n")
     data = read_yaml(leaf)
     assert data == {
-        "algo": "ppo", "total_timesteps": 64, "seed": 5, "hyperparams": {"n_steps": 16, "n_epochs": 1, "batch_size": 32},
+        "algo": "ppo", "total_timesteps": 64, "seed": 5,
+        "hyperparams": {"n_steps": 16, "n_epochs": 1, "batch_size": 32},
         "env": {"id": "brc_rl/TMaze-v0", "n_envs": 4, "kwargs": {"corridor_length": 4, "action_noise": 0.1}},
         "policy": {"cell": "gru"},
     }
@@ -80,7 +81,8 @@ def test_base_chain_is_relative_to_each_file_and_deep_merged(tmp_path):
         ({"a.yaml": "base: a.yaml\n"}, r"chain has a cycle: .*a\.yaml -> .*a\.yaml"),
         ({"a.yaml": "base: b.yaml\n", "b.yaml": "base: ./a.yaml\n"}, r"cycle: .*a\.yaml -> .*b\.yaml -> .*a\.yaml"),
         ({"a.yaml": "base: missing.yaml\n"}, r"config file '.*missing\.yaml' does not exist"),
-        ({"a.yaml": "base: [b.yaml]\n"}, r"config key 'base' in '.*a\.yaml' must be a relative path \(str\), got \['b.yaml'\]"),
+        ({"a.yaml": "base: [b.yaml]\n"},
+         r"config key 'base' in '.*a\.yaml' must be a relative path \(str\), got \['b.yaml'\]"),
         ({"a.yaml": "base: b.yaml\n", "b.yaml": "- 1\n"}, r"'.*b\.yaml' must hold a mapping, got list"),
     ],
 )

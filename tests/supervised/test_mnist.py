@@ -17,7 +17,10 @@ import pytest
 
 from brc_rl.supervised import make_dataset
 from brc_rl.supervised.mnist import (
-    MnistUnavailableError, load_mnist, parse_idx, read_mnist_file,
+    MnistUnavailableError,
+    load_mnist,
+    parse_idx,
+    read_mnist_file,
 )
 
 NAMES = {

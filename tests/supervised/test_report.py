@@ -12,7 +12,6 @@ from brc_rl.supervised.paper import PAPER_COLUMNS, PAPER_TABLES
 from brc_rl.supervised.protocol import BENCHMARKS
 from brc_rl.supervised.table import load_results, render_tables
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
