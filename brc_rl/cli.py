@@ -145,8 +145,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_horizon(args: argparse.Namespace) -> int:
     """Evaluate a T-maze run at each length and print the table."""
-    from brc_rl.experiments.utils import write_json
     from brc_rl.experiments.horizon import format_horizon_table, horizon
+    from brc_rl.experiments.utils import write_json
 
     results, model_path, steps = horizon(args.run_dir, args.lengths, args.episodes, args.seed,
                                          args.model, args.device)
@@ -193,7 +193,8 @@ def _add_env_commands(subparsers: Any) -> None:
     )
     parser.add_argument("--arms", type=int, default=2, help="number of arms k (default 2)")
     parser.add_argument("--pulls", type=int, default=100, help="pulls per episode n (default 100)")
-    parser.add_argument("--prior", default="independent", choices=sorted(PRIORS), help="arm prior (default independent)")
+    parser.add_argument("--prior", default="independent", choices=sorted(PRIORS),
+                        help="arm prior (default independent)")
     parser.add_argument("--episodes", type=int, default=10000, help="episodes per agent (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed; every agent meets the same bandits")
     parser.add_argument("--ucb-c", type=float, default=math.sqrt(2.0),

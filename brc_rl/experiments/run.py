@@ -41,8 +41,21 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from brc_rl.experiments.callbacks import CheckpointEvery, EvalEvery, list_checkpoints
 from brc_rl.experiments.config import (
-    ACTIVATIONS, FEATURES_EXTRACTORS, RESUME_OVERRIDABLE, VEC_ENVS, WRAPPERS, ConfigError, EnvConfig,
-    PolicyConfig, TrainConfig, algorithms, config_from_dict, dump_config, load_config, read_yaml, resolve,
+    ACTIVATIONS,
+    FEATURES_EXTRACTORS,
+    RESUME_OVERRIDABLE,
+    VEC_ENVS,
+    WRAPPERS,
+    ConfigError,
+    EnvConfig,
+    PolicyConfig,
+    TrainConfig,
+    algorithms,
+    config_from_dict,
+    dump_config,
+    load_config,
+    read_yaml,
+    resolve,
 )
 from brc_rl.experiments.run_dir import RunDir
 from brc_rl.experiments.utils import get_device
@@ -86,9 +99,10 @@ def make_env(
         vecnormalize: saved VecNormalize statistics to load, if any.
         training: False for evaluation: statistics frozen, rewards not normalised.
     """
-    import brc_rl.envs  # noqa: F401  (registers brc_rl/*)
     import minigrid  # noqa: F401  (registers MiniGrid-*)
     from stable_baselines3.common.env_util import make_vec_env
+
+    import brc_rl.envs  # noqa: F401  (registers brc_rl/*)
 
     vec = make_vec_env(
         env.id,  # SB3 adds render_mode="rgb_array" (brc_rl envs accept it; retried without on TypeError)

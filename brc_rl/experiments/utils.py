@@ -50,7 +50,9 @@ def get_device(name: str = "auto") -> Any:
     try:
         requested = torch.device(name) if name != "auto" else None
     except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device {name!r} is not a torch device (expected auto, cpu, cuda, cuda:1, ...): {error}") from None
+        raise ValueError(
+            f"device {name!r} is not a torch device (expected auto, cpu, cuda, cuda:1, ...): {error}"
+        ) from None
     if requested is not None and requested.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} asked, but this machine has no CUDA device (use auto or cpu)")
     return sb3_get_device(name)

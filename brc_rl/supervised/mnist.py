@@ -24,10 +24,10 @@ import gzip
 import hashlib
 import os
 import tarfile
-import warnings
-import zlib
 import urllib.error
 import urllib.request
+import warnings
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
