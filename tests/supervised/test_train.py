@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from brc_rl.supervised import SupervisedConfig, make_dataset, train_seed
 from brc_rl.supervised.datasets import Batch
@@ -48,13 +49,17 @@ def test_every_cell_trains_and_gates_are_logged_when_available(tmp_path, cell):
     record = result["history"][0]
     assert 0 < record["test"]["mse"] < 10
     model = SequenceModel(cell, 1, 1)
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    tags = {tag for tag in events.Tags()["scalars"] if tag.startswith("memory/")}
     if model.has_gates:
         assert len(record["gates"]) == 2
         for layer in record["gates"]:
-            assert 0 <= layer["bistable_fraction"] <= 1 and 0 < layer["mean_c"] < 1
+            assert 0 <= layer["bistable_fraction"] <= 1 and 0 < layer["mean_c"] < 1 and 0 < layer["mean_a"] < 2
+        assert tags == {f"memory/layer{k}/{stat}" for k in range(2) for stat in ("bistable_fraction", "mean_a", "mean_c")}
+        assert events.Scalars("memory/layer1/mean_c")[0].value == pytest.approx(record["gates"][1]["mean_c"])
     else:
-        assert record["gates"] == []
-    assert list(tmp_path.glob("events.out.tfevents.*"))
+        assert record["gates"] == [] and tags == set()
 
 
 def test_denoising_and_classification_losses(tmp_path):
