@@ -1,21 +1,22 @@
-"""Statistics of the actor's memory on rollout data, logged under ``memory/``.
+"""Statistics of the actor's memory on rollout data, logged as ``memory/layer{k}/<stat>``.
 
-Per layer k of the actor memory (the shared one when actor and critic share it):
+The scheme, the stats and their equations are those of :mod:`brc_rl.nn.stats`. Per layer k
+of the actor memory (the shared one when actor and critic share it):
 
-- ``memory/state_abs_mean_l{k}``: mean |h| over the rollout's steps, environments and
-  units (every cell; for "lstm" the h half of its [h | c] state). Taken from the states
-  the rollout computes anyway: one stack and one reduction per update.
-- ``memory/bistable_fraction_l{k}``: share of unit-steps with a > 1 (BRC, nBRC).
-- ``memory/mean_a_l{k}``, ``memory/mean_c_l{k}``: mean of the gates a and c (BRC, nBRC;
-  the paper's Fig. 4 quantities). The gates come from the first epoch of the update,
-  whose minibatches cover the rollout exactly once; the numba kernel computes them
-  anyway, so this costs three reductions per minibatch.
+- ``state_abs_mean``: mean |h| over the rollout's steps, environments and units (every
+  cell; for "lstm" the h half of its [h | c] state). Taken from the states the rollout
+  computes anyway: one stack and one reduction per update.
+- ``bistable_fraction``, ``mean_a``, ``mean_c`` (BRC, NBRC): over the gates of the first
+  epoch of the update, whose minibatches cover the rollout exactly once; the numba kernel
+  computes them anyway, so this costs three reductions per minibatch.
 """
 
 from __future__ import annotations
 
 import torch as th
 from stable_baselines3.common.logger import Logger
+
+from brc_rl.nn.stats import gate_means, gate_sums, memory_scalars, state_abs_mean
 
 
 class MemoryMonitor:
@@ -51,24 +52,20 @@ class MemoryMonitor:
         Args:
             gates: per layer ``(a, c)``, each (L, N, H).
         """
-        with th.no_grad():
-            sums = th.stack([th.stack([(a > 1).sum(), a.sum(), c.sum()]).float() for a, c in gates])
+        sums, count = gate_sums(gates)
         self._gate_sums = sums if self._gate_sums is None else self._gate_sums + sums
-        self._gate_count += gates[0][0].numel()
+        self._gate_count += count
 
     def summary(self) -> dict[str, float]:
-        """The ``memory/*`` values of what was recorded (empty if nothing was)."""
-        values: dict[str, float] = {}
+        """The ``memory/layer{k}/<stat>`` values of what was recorded (empty if nothing was)."""
+        layers: list[dict[str, float]] = [{} for _ in range(self.num_layers)]
         if self._states:
-            abs_mean = th.stack(self._states).abs().mean(dim=(0, 2, 3)).tolist()
-            values.update({f"memory/state_abs_mean_l{k}": v for k, v in enumerate(abs_mean)})
+            for layer, value in zip(layers, state_abs_mean(th.stack(self._states, dim=1))):
+                layer["state_abs_mean"] = value
         if self._gate_sums is not None:
-            means = (self._gate_sums / self._gate_count).tolist()
-            for k, (bistable, a, c) in enumerate(means):
-                values[f"memory/bistable_fraction_l{k}"] = bistable
-                values[f"memory/mean_a_l{k}"] = a
-                values[f"memory/mean_c_l{k}"] = c
-        return values
+            for layer, means in zip(layers, gate_means(self._gate_sums, self._gate_count)):
+                layer.update(means)
+        return memory_scalars(layers)
 
     def dump(self, logger: Logger) -> None:
         """Record :meth:`summary` through ``logger.record`` and reset."""

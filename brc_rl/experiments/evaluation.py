@@ -1,4 +1,10 @@
-"""Evaluation of a run folder's model: episodes played with the recurrent state carried."""
+"""Evaluation of a run folder's model: episodes played with the recurrent state carried.
+
+:func:`play` is the one play loop of the project: stable-baselines3's ``evaluate_policy``
+with a per-step callback that keeps each episode's last ``info``. :func:`evaluate`
+(``brc-rl eval``, ``brc-rl bandit-regret``) and the T-maze horizon evaluation
+(``brc-rl horizon``) both go through it.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,94 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.type_aliases import PolicyPredictor
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor, is_vecenv_wrapped
 
 from brc_rl.experiments.config import TrainConfig, algorithms, check_env_kwargs, config_from_dict, read_yaml
 from brc_rl.experiments.run import (
-    BEST_MODEL, CONFIG_FILE, EVAL_SEED_OFFSET, FINAL_MODEL, RunError, checkpoints, make_env, vecnormalize_of,
+    BEST_MODEL,
+    CONFIG_FILE,
+    EVAL_SEED_OFFSET,
+    FINAL_MODEL,
+    RunError,
+    checkpoints,
+    make_env,
+    vecnormalize_of,
 )
+
+
+@dataclasses.dataclass
+class Episodes:
+    """Episodes played by :func:`play`, in the order they ended."""
+
+    returns: list[float]
+    """Undiscounted return of each episode (as ``Monitor`` counts it)."""
+    lengths: list[int]
+    """Length of each episode."""
+    infos: list[dict[str, Any]]
+    """The env's ``info`` at the last step of each episode."""
+
+    def info_values(self, key: str) -> list[Any] | None:
+        """``info[key]`` at the end of every episode; None if some episode's info lacks it."""
+        if not all(key in info for info in self.infos):
+            return None
+        return [info[key] for info in self.infos]
+
+    @property
+    def successes(self) -> list[bool] | None:
+        """``info["is_success"]`` at the end of each episode (T-maze, MiniGrid); None if not reported."""
+        values = self.info_values("is_success")
+        return None if values is None else [bool(v) for v in values]
+
+    @property
+    def regrets(self) -> list[float] | None:
+        """``info["regret"]`` at the end of each episode (MetaBandit); None if not reported."""
+        values = self.info_values("regret")
+        return None if values is None else [float(v) for v in values]
+
+
+def play(agent: PolicyPredictor, env: VecEnv, episodes: int, deterministic: bool = True) -> Episodes:
+    """Play ``episodes`` episodes through stable-baselines3's ``evaluate_policy``.
+
+    ``evaluate_policy`` feeds the state returned by ``agent.predict`` back with
+    ``episode_start`` True at each episode's first step, so a recurrent memory is reset
+    exactly there. It spreads the episodes over the N envs of ``env`` as evenly as
+    possible: env i plays the first ``(episodes + i) // N`` episodes it meets (with
+    N = episodes, exactly one each); an env that is done keeps being stepped, unrecorded.
+    Returns and lengths are those of the ``Monitor`` wrapper (``info["episode"]``), so
+    wrappers that change rewards do not change them; an env without ``Monitor`` is
+    wrapped in ``VecMonitor``.
+
+    Args:
+        agent: any object with the SB3 recurrent ``predict`` API (``brc_rl.agents``,
+            sb3-contrib's ``RecurrentPPO``, a scripted player).
+        env: the vectorised env.
+        episodes: number of episodes (>= 1).
+        deterministic: greedy actions (else sampled).
+
+    Returns:
+        The returns, lengths and last infos of the episodes.
+
+    Raises:
+        ValueError: if episodes < 1.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if not (is_vecenv_wrapped(env, VecMonitor) or env.env_is_wrapped(Monitor)[0]):
+        env = VecMonitor(env)
+    infos: list[dict[str, Any]] = []
+
+    def keep_last_info(locals_: dict[str, Any], _globals: dict[str, Any]) -> None:
+        # Called for each env still playing after each step; Monitor marks an episode's end
+        # with info["episode"], exactly where evaluate_policy appends a return.
+        if "episode" in locals_["info"]:
+            infos.append(locals_["info"])
+
+    returns, lengths = evaluate_policy(agent, env, episodes, deterministic, callback=keep_last_info,
+                                       return_episode_rewards=True)
+    return Episodes([float(r) for r in returns], [int(n) for n in lengths], infos)
 
 
 @dataclasses.dataclass
@@ -34,7 +122,9 @@ class EvalResult:
     deterministic: bool
     """Whether actions were greedy."""
     seed: int
-    """Seed of the evaluation env."""
+    """Seed of the evaluation env (env i of N seeded ``seed + i``)."""
+    regrets: list[float] | None = None
+    """``info["regret"]`` at the end of each episode (MetaBandit); None if the env does not report it."""
 
     @property
     def mean_return(self) -> float:
@@ -48,12 +138,17 @@ class EvalResult:
     def success_rate(self) -> float | None:
         return None if self.successes is None else float(np.mean(self.successes))
 
+    @property
+    def mean_regret(self) -> float | None:
+        return None if self.regrets is None else float(np.mean(self.regrets))
+
     def to_dict(self) -> dict[str, Any]:
         """The episodes and their summary, JSON-ready (``brc-rl eval --json``)."""
         return {
             "model": str(self.model_path), "steps": self.steps, "deterministic": self.deterministic,
             "seed": self.seed, "mean_return": self.mean_return, "std_return": self.std_return,
-            "success_rate": self.success_rate, "returns": self.returns, "lengths": self.lengths,
+            "success_rate": self.success_rate, "mean_regret": self.mean_regret, "returns": self.returns,
+            "lengths": self.lengths, "regrets": self.regrets,
         }
 
     def summary(self) -> str:
@@ -68,6 +163,7 @@ class EvalResult:
             f"episodes: {len(self.returns)} ({mode}, seed {self.seed}), mean length {np.mean(self.lengths):.1f}",
             f"mean return: {self.mean_return:.3f} +- {self.std_return:.3f}",
             success,
+            *([] if self.regrets is None else [f"mean regret: {self.mean_regret:.3f}"]),
         ])
 
 
@@ -124,11 +220,9 @@ def evaluate(
     seed: int | None = None,
     model: str = "final",
     device: str = "auto",
+    n_envs: int = 1,
 ) -> EvalResult:
-    """Play ``episodes`` episodes with a run's model, carrying its recurrent state.
-
-    The state returned by ``predict`` is fed back with ``episode_start`` set at each
-    episode's first step, so the memory is reset exactly there.
+    """Play ``episodes`` episodes with a run's model through :func:`play`.
 
     Args:
         run_dir: a run folder.
@@ -138,9 +232,11 @@ def evaluate(
         seed: seed of the evaluation env (default the config's seed + 1000).
         model: ``final``, ``latest`` or ``best`` (see :func:`find_model`).
         device: torch device of the loaded model.
+        n_envs: envs played side by side, env i seeded ``seed + i``; the episodes are
+            spread over them as :func:`play` says.
 
     Returns:
-        The returns, lengths and successes of the episodes.
+        The returns, lengths, successes and regrets of the episodes.
 
     Raises:
         RunError: if the folder has no config or no model; ValueError if episodes < 1.
@@ -152,36 +248,9 @@ def evaluate(
     agent, model_path = load_agent(run_dir, config, model, device)
     seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
     stats = vecnormalize_of(model_path if model != "best" else find_model(run_dir, "final"))
-    env = make_env(config.env, 1, seed, kwargs=env_kwargs, vecnormalize=stats if stats.is_file() else None,
+    env = make_env(config.env, n_envs, seed, kwargs=env_kwargs, vecnormalize=stats if stats.is_file() else None,
                    training=False)
-    returns, lengths, successes = _play(agent, env, episodes, deterministic)
+    played = play(agent, env, episodes, deterministic)
     env.close()
-    return EvalResult(model_path, int(agent.num_timesteps), returns, lengths, successes, deterministic, seed)
-
-
-def _play(
-    agent: BaseAlgorithm, env: VecEnv, episodes: int, deterministic: bool
-) -> tuple[list[float], list[int], list[bool] | None]:
-    """Run one env for ``episodes`` episodes, feeding the recurrent state back to ``predict``."""
-    returns: list[float] = []
-    lengths: list[int] = []
-    successes: list[bool] | None = []
-    obs = env.reset()
-    state = None
-    episode_start = np.ones(env.num_envs, dtype=bool)
-    total, length = 0.0, 0
-    while len(returns) < episodes:
-        action, state = agent.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
-        obs, reward, done, info = env.step(action)
-        total += float(reward[0])
-        length += 1
-        episode_start = done
-        if done[0]:
-            returns.append(total)
-            lengths.append(length)
-            if successes is not None and "is_success" in info[0]:
-                successes.append(bool(info[0]["is_success"]))
-            else:
-                successes = None
-            total, length = 0.0, 0
-    return returns, lengths, successes
+    return EvalResult(model_path, int(agent.num_timesteps), played.returns, played.lengths, played.successes,
+                      deterministic, seed, played.regrets)

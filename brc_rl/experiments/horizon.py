@@ -3,7 +3,8 @@
 A memory that holds the cue by bistability should still hold it at L = 100 or
 1,000 when trained at L = 20; a fading memory loses it and drops to chance (a
 success rate of 1/2). :func:`evaluate_horizons` plays any agent with the SB3
-recurrent ``predict`` API; :func:`horizon` loads a run folder's model first
+recurrent ``predict`` API through :func:`brc_rl.experiments.evaluation.play`;
+:func:`horizon` loads a run folder's model first
 (``brc-rl horizon RUN_DIR --lengths 20 100 1000``).
 
 Example:
@@ -20,24 +21,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.type_aliases import PolicyPredictor
+from stable_baselines3.common.vec_env import DummyVecEnv
 
 from brc_rl.envs._checks import check_int
 from brc_rl.envs.tmaze import TMazeEnv
-
-class RecurrentPredictor(Protocol):
-    """The stable-baselines3 recurrent ``predict`` API (sb3-contrib ``RecurrentPPO``,
-    ``brc_rl.agents``): a batch of N observations in, N actions and the new state out."""
-
-    def predict(
-        self,
-        observation: np.ndarray,
-        state: Any = None,
-        episode_start: np.ndarray | None = None,
-        deterministic: bool = False,
-    ) -> tuple[np.ndarray, Any]: ...
+from brc_rl.experiments.evaluation import load_agent, load_run_config, play
+from brc_rl.experiments.run import RunError
 
 
 @dataclass(frozen=True)
@@ -62,20 +56,20 @@ class HorizonResult:
 
 
 def evaluate_length(
-    model: RecurrentPredictor,
+    model: PolicyPredictor,
     corridor_length: int,
     n_episodes: int = 100,
     seed: int = 0,
     env_kwargs: Mapping[str, Any] | None = None,
     deterministic: bool = True,
 ) -> HorizonResult:
-    """Play ``n_episodes`` T-maze episodes of corridor length L in one batch.
+    """Play ``n_episodes`` T-maze episodes of corridor length L side by side.
 
-    Episode i is ``TMazeEnv(corridor_length, **env_kwargs)`` reset with seed
-    ``seed + i``, so every length sees the same goal sides. All episodes go through
-    ``model.predict`` together (N = n_episodes), with ``episode_start`` True at the
-    first step only; a finished episode keeps receiving its last observation and
-    its actions are ignored.
+    Episode i is played by env i of a ``DummyVecEnv`` of n_episodes
+    ``Monitor(TMazeEnv(corridor_length, **env_kwargs))``, reset with seed ``seed + i``,
+    so every length sees the same goal sides; :func:`~brc_rl.experiments.evaluation.play`
+    gives each env exactly one episode, with ``model.predict`` called on all N = n_episodes
+    observations at once.
 
     Returns:
         The ``HorizonResult`` of that length.
@@ -84,33 +78,23 @@ def evaluate_length(
     kwargs = dict(env_kwargs or {})
     if "corridor_length" in kwargs:
         raise ValueError("env_kwargs must not set corridor_length; pass the lengths instead")
-    envs = [TMazeEnv(corridor_length=corridor_length, **kwargs) for _ in range(n_episodes)]
-    obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
-    returns, lengths = np.zeros(n_episodes), np.zeros(n_episodes, dtype=np.int64)
-    success, active = np.zeros(n_episodes, dtype=bool), np.ones(n_episodes, dtype=bool)
-    state, episode_start = None, np.ones(n_episodes, dtype=bool)
-    while active.any():
-        actions, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
-        actions = np.asarray(actions).reshape(n_episodes)
-        episode_start = np.zeros(n_episodes, dtype=bool)
-        for i in np.flatnonzero(active):
-            obs[i], reward, terminated, truncated, info = envs[i].step(int(actions[i]))
-            returns[i] += reward
-            lengths[i] += 1
-            success[i] = info["is_success"]
-            active[i] = not (terminated or truncated)
+    envs = DummyVecEnv([lambda: Monitor(TMazeEnv(corridor_length=corridor_length, **kwargs))] * n_episodes)
+    envs.seed(seed)
+    played = play(model, envs, n_episodes, deterministic)
+    maze = envs.envs[0].unwrapped
+    envs.close()
     return HorizonResult(
-        corridor_length=envs[0].corridor_length,
-        horizon=envs[0].horizon,
+        corridor_length=maze.corridor_length,
+        horizon=maze.horizon,
         n_episodes=n_episodes,
-        success_rate=float(success.mean()),
-        mean_return=float(returns.mean()),
-        mean_length=float(lengths.mean()),
+        success_rate=float(np.mean(played.successes)),
+        mean_return=float(np.mean(played.returns)),
+        mean_length=float(np.mean(played.lengths)),
     )
 
 
 def evaluate_horizons(
-    model: RecurrentPredictor,
+    model: PolicyPredictor,
     lengths: Iterable[int],
     n_episodes: int = 100,
     seed: int = 0,
@@ -191,9 +175,6 @@ def horizon(
             (another id, wrappers, or VecNormalize observations).
         ValueError: on a length < 1 or episodes < 1.
     """
-    from brc_rl.experiments.evaluation import load_agent, load_run_config
-    from brc_rl.experiments.run import RunError
-
     config = load_run_config(run_dir)
     if config.env.id != TMAZE_ID:
         raise RunError(f"brc-rl horizon needs a run on {TMAZE_ID}, got env.id {config.env.id!r} in {str(run_dir)!r}")

@@ -1,12 +1,23 @@
 """Recurrent memories: BRC and nBRC as drop-in replacements for torch.nn.GRU, GRU and LSTM
-behind the same interface (with ``resets``), and the ``make_rnn`` registry."""
+behind the same interface (with ``resets``), the ``make_rnn`` registry, and the memory
+statistics logged as ``memory/layer{k}/<stat>`` (:mod:`brc_rl.nn.stats`)."""
 
 from brc_rl.nn.baselines import GRU, LSTM
 from brc_rl.nn.functional import bistable_scan, bistable_scan_reference, bistable_step
 from brc_rl.nn.modules import BRC, NBRC, BRCCell, NBRCCell
 from brc_rl.nn.registry import RNN_REGISTRY, make_rnn
+from brc_rl.nn.stats import (
+    GATE_STATS,
+    MEMORY_STATS,
+    gate_means,
+    gate_sums,
+    memory_key,
+    memory_scalars,
+    state_abs_mean,
+)
 
 __all__ = [
     "BRC", "NBRC", "BRCCell", "NBRCCell", "GRU", "LSTM", "RNN_REGISTRY", "make_rnn",
     "bistable_scan", "bistable_scan_reference", "bistable_step",
+    "GATE_STATS", "MEMORY_STATS", "gate_means", "gate_sums", "memory_key", "memory_scalars", "state_abs_mean",
 ]

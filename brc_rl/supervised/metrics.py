@@ -1,4 +1,4 @@
-"""Test metrics (MSE, accuracy, macro F1) and gate statistics, in plain torch."""
+"""Test metrics (accuracy, macro F1, confusion matrix), in plain torch."""
 
 from __future__ import annotations
 
@@ -38,36 +38,6 @@ def macro_f1(pred: Tensor, target: Tensor, num_classes: int) -> float:
     if not present.any():
         raise ValueError("macro_f1 of an empty set of samples")
     return float((2 * tp[present] / denominator[present]).mean())
-
-
-def gate_statistics(
-    gates: list[tuple[Tensor, Tensor]], lengths: Tensor | None = None
-) -> list[dict[str, float]]:
-    """Per layer, the share of bistable units (a > 1) and the mean of c (paper's Fig. 4).
-
-    Averages run over samples, steps and units; with ``lengths`` only the steps
-    t < lengths[i] of sample i count.
-
-    Args:
-        gates: per layer ``(a, c)``, each (N, T, H).
-        lengths: optional (N,) valid lengths.
-
-    Returns:
-        Per layer ``{"bistable_fraction": ..., "mean_c": ...}``.
-    """
-    stats = []
-    for a, c in gates:
-        if lengths is None:
-            weight = torch.ones(a.shape[:2], device=a.device)
-        else:
-            steps = torch.arange(a.shape[1], device=a.device)
-            weight = (steps[None, :] < lengths.to(a.device)[:, None]).float()
-        total = weight.sum() * a.shape[2]
-        stats.append({
-            "bistable_fraction": float(((a > 1).float().sum(-1) * weight).sum() / total),
-            "mean_c": float((c.sum(-1) * weight).sum() / total),
-        })
-    return stats
 
 
 def _same_shape(pred: Tensor, target: Tensor) -> None:

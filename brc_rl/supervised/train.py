@@ -17,9 +17,10 @@ Logged metrics (tensorboard step = number of updates so far):
     train/batch_loss: loss of every 10th update.
     train/skipped_updates: updates skipped so far because a gradient was NaN or Inf.
     test/mse, test/accuracy, test/macro_f1: the benchmark's test metric(s).
-    gates/layer{k}/bistable_fraction: share of units with a > 1 (bistable), averaged
-        over the steps of 100 test sequences; only for cells with ``forward_with_gates``.
-    gates/layer{k}/mean_c: mean of the update gate c over the same.
+    memory/layer{k}/bistable_fraction, memory/layer{k}/mean_a, memory/layer{k}/mean_c:
+        share of units with a > 1 (bistable), mean of the gates a and c, over the valid
+        steps of 100 test sequences (the scheme of :mod:`brc_rl.nn.stats`, shared with
+        RL); only for cells with ``forward_with_gates``.
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
-from brc_rl.supervised.datasets import Batch, SequenceData, make_data
 from brc_rl.experiments.run_dir import RunDir
 from brc_rl.experiments.utils import get_device, replace_atomically, write_json
-from brc_rl.supervised.metrics import accuracy, gate_statistics, macro_f1
+from brc_rl.nn.stats import gate_means, gate_sums, memory_scalars
+from brc_rl.supervised.datasets import Batch, SequenceData, make_data
+from brc_rl.supervised.metrics import accuracy, macro_f1
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.protocol import RESUME_KEYS, SupervisedConfig
 
@@ -184,14 +186,16 @@ def evaluate(config: SupervisedConfig, model: SequenceModel, data: SequenceData,
 @torch.no_grad()
 def probe_gates(model: SequenceModel, data: SequenceData,
                 device: torch.device | str) -> list[dict[str, float]]:
-    """Gate statistics on the first 100 test sequences; empty without gates."""
+    """Per layer ``{"bistable_fraction", "mean_a", "mean_c"}`` on the first 100 test
+    sequences, steps t < length only; empty without gates."""
     if not model.has_gates:
         return []
     model.eval()
     x, _, lengths = to_device(data.batch(torch.arange(min(GATE_PROBE, len(data)))), device)
     _, gates = model.forward_with_gates(x, lengths)
     model.train()
-    return gate_statistics(gates, lengths)
+    valid = None if lengths is None else torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
+    return gate_means(*gate_sums(gates, valid))
 
 
 def save_checkpoint(path: Path, protocol: dict[str, Any], seed: int, model: SequenceModel,
@@ -358,9 +362,8 @@ class SeedTraining:
             for name, value in record["test"].items():
                 writer.add_scalar(f"test/{name}", value, state.updates)
             record["gates"] = probe_gates(self.model, self.test_data, self.device)
-            for k, layer in enumerate(record["gates"]):
-                for name, value in layer.items():
-                    writer.add_scalar(f"gates/layer{k}/{name}", value, state.updates)
+            for key, value in memory_scalars(record["gates"]).items():
+                writer.add_scalar(key, value, state.updates)
             record["test_seconds"] = round(time.perf_counter() - started, 3)
         record["train_seconds"] = round(state.train_seconds, 3)
         state.history.append(record)

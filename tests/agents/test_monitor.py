@@ -1,5 +1,5 @@
-"""The memory/* statistics: values against hand and independent computations, and their
-presence in the tensorboard event files."""
+"""The memory/layer{k}/<stat> statistics of RL: values against hand and independent
+computations, and their presence in the tensorboard event files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from brc_rl.agents import MemoryMonitor, RecurrentA2C, RecurrentPPO
+from brc_rl.nn import memory_key
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 N_ENVS, N_STEPS = 2, 16
@@ -29,10 +30,10 @@ def test_monitor_by_hand():
     monitor.record_gates([(torch.tensor([[[1.0, 2.0], [1.2, 0.0]]]), torch.tensor([[[0.0, 0.0], [0.6, 0.8]]]))])
     summary = monitor.summary()
     assert summary == pytest.approx({
-        "memory/state_abs_mean_l0": 6.0 / 4,
-        "memory/bistable_fraction_l0": 3 / 6,  # 1.5, 2.0, 1.2 (a = 1 is not bistable)
-        "memory/mean_a_l0": 6.2 / 6,
-        "memory/mean_c_l0": 2.0 / 6,
+        "memory/layer0/state_abs_mean": 6.0 / 4,
+        "memory/layer0/bistable_fraction": 3 / 6,  # 1.5, 2.0, 1.2 (a = 1 is not bistable)
+        "memory/layer0/mean_a": 6.2 / 6,
+        "memory/layer0/mean_c": 2.0 / 6,
     })
 
 
@@ -51,11 +52,11 @@ def test_monitor_values_equal_a_pass_over_the_rollout():
     model.train()
     logged = model.logger.name_to_value
     for k, (a, c) in enumerate(gates):
-        assert logged[f"memory/bistable_fraction_l{k}"] == pytest.approx((a > 1).float().mean().item(), abs=1e-6)
-        assert logged[f"memory/mean_a_l{k}"] == pytest.approx(a.mean().item(), abs=1e-6)
-        assert logged[f"memory/mean_c_l{k}"] == pytest.approx(c.mean().item(), abs=1e-6)
-    assert logged["memory/state_abs_mean_l1"] == pytest.approx(out.abs().mean().item(), abs=1e-6)
-    assert 0 < logged["memory/state_abs_mean_l0"] < 1
+        assert logged[f"memory/layer{k}/bistable_fraction"] == pytest.approx((a > 1).float().mean().item(), abs=1e-6)
+        assert logged[f"memory/layer{k}/mean_a"] == pytest.approx(a.mean().item(), abs=1e-6)
+        assert logged[f"memory/layer{k}/mean_c"] == pytest.approx(c.mean().item(), abs=1e-6)
+    assert logged["memory/layer1/state_abs_mean"] == pytest.approx(out.abs().mean().item(), abs=1e-6)
+    assert 0 < logged["memory/layer0/state_abs_mean"] < 1
 
 
 @pytest.mark.parametrize("cell, keys", [
@@ -72,7 +73,8 @@ def test_memory_keys_in_tensorboard(cell, keys, tmp_path):
     events = EventAccumulator(str(run))
     events.Reload()
     tags = set(events.Tags()["scalars"])
-    expected = {f"memory/{key}_l{k}" for key in keys for k in range(2)}
+    expected = {f"memory/layer{k}/{key}" for key in keys for k in range(2)}
+    assert expected == {memory_key(k, key) for key in keys for k in range(2)}
     assert {t for t in tags if t.startswith("memory/")} == expected
     assert {"train/value_loss", "train/policy_gradient_loss", "train/approx_kl", "rollout/ep_rew_mean",
             "time/fps"} <= tags

@@ -8,9 +8,8 @@ import pytest
 from sb3_contrib import RecurrentPPO
 
 import brc_rl.envs  # noqa: F401  (registers the ids)
-
 from brc_rl.envs.tmaze import DOWN_CUE, UP_CUE, ScriptedTMazeAgent
-from brc_rl.experiments.horizon import HorizonResult, evaluate_horizons, format_horizon_table
+from brc_rl.experiments.horizon import HorizonResult, evaluate_horizons, evaluate_length, format_horizon_table
 
 
 class FadingMemory(ScriptedTMazeAgent):
@@ -67,6 +66,18 @@ def test_a_fading_memory_fails_beyond_its_span():
 def test_env_kwargs_reach_the_env():
     noisy = evaluate_horizons(ScriptedTMazeAgent(), [10], n_episodes=100, env_kwargs={"action_noise": 0.5})
     assert noisy[10].success_rate < 1.0 and noisy[10].mean_length > 11.0
+
+
+def test_episode_i_is_the_first_episode_seeded_seed_plus_i():
+    # Noisy moves give episodes of different lengths: each of the N envs must still play
+    # exactly one episode, the one a lone env seeded seed + i plays.
+    agent, kwargs = ScriptedTMazeAgent(), {"action_noise": 0.4}
+    together = evaluate_length(agent, 6, n_episodes=8, seed=3, env_kwargs=kwargs)
+    alone = [evaluate_length(agent, 6, n_episodes=1, seed=3 + i, env_kwargs=kwargs) for i in range(8)]
+    assert len({r.mean_length for r in alone}) > 1
+    assert together.mean_length == np.mean([r.mean_length for r in alone])
+    assert together.success_rate == np.mean([r.success_rate for r in alone])
+    assert together.mean_return == pytest.approx(np.mean([r.mean_return for r in alone]))
 
 
 def test_format_horizon_table():

@@ -9,12 +9,11 @@ import shutil
 import pytest
 import yaml
 
+from brc_rl.cli import main
 from brc_rl.experiments.config import config_from_dict
 from brc_rl.experiments.evaluation import load_agent
-from brc_rl.experiments.horizon import horizon
+from brc_rl.experiments.horizon import evaluate_horizons, format_horizon_table, horizon
 from brc_rl.experiments.run import train
-from brc_rl.cli import main
-from brc_rl.experiments.horizon import evaluate_horizons, format_horizon_table
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -70,7 +69,10 @@ def _copy_with(run_dir, tmp_path, **env_changes):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"id": "brc_rl/MetaBandit-v0", "kwargs": {}}, "needs a run on brc_rl/TMaze-v0, got env.id 'brc_rl/MetaBandit-v0'"),
+        (
+            {"id": "brc_rl/MetaBandit-v0", "kwargs": {}},
+            "needs a run on brc_rl/TMaze-v0, got env.id 'brc_rl/MetaBandit-v0'",
+        ),
         ({"wrappers": ["flatten"]}, r"plays the raw T-maze; the run uses env.wrappers=\['flatten'\]"),
     ],
 )

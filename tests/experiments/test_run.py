@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnvWrapper
 
-from brc_rl.experiments.config import config_from_dict
-from brc_rl.experiments.evaluation import _play, evaluate
-from brc_rl.experiments.run import checkpoints, make_env, train
 from brc_rl.cli import main
+from brc_rl.experiments.config import config_from_dict
+from brc_rl.experiments.evaluation import evaluate, play
+from brc_rl.experiments.run import checkpoints, make_env, train
 
 # 2 envs x 16 steps = 32 steps per rollout; totals are multiples of it.
 TINY = {
@@ -145,6 +146,40 @@ def test_eval_prints_mean_return_and_success_rate(tmp_path, capsys):
     assert main(["eval", str(tmp_path)]) == 2
 
 
+class EpisodeEnds(VecEnvWrapper):
+    """Keeps ``info["is_success"]`` at every episode end it sees, apart from the code under test."""
+
+    def __init__(self, venv) -> None:
+        super().__init__(venv)
+        self.successes: list[bool] = []
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self.successes += [bool(info["is_success"]) for info, done in zip(infos, dones) if done]
+        return obs, rewards, dones, infos
+
+
+def test_eval_success_rate_is_the_mean_of_is_success_at_episode_ends(tmp_path, monkeypatch):
+    from brc_rl.experiments import evaluation
+
+    run_dir = train(dict(TINY, total_timesteps=32, eval_freq=0), run_dir=tmp_path / "run", argv=["test"])
+    recorded: list[EpisodeEnds] = []
+
+    def recording_env(*args, **kwargs):
+        recorded.append(EpisodeEnds(make_env(*args, **kwargs)))
+        return recorded[-1]
+
+    monkeypatch.setattr(evaluation, "make_env", recording_env)
+    result = evaluate(run_dir, episodes=30, deterministic=False, env_kwargs={"action_noise": 0.3})
+    (env,) = recorded
+    assert result.successes == env.successes and len(env.successes) == 30
+    assert result.success_rate == np.mean(env.successes)
+    assert 0 < result.success_rate < 1
+
+
 class ScriptedAgent:
     """Go right ``corridor`` times then up; the state counts steps since the episode start."""
 
@@ -163,7 +198,8 @@ def test_play_feeds_the_state_back_and_resets_it_at_episode_starts():
     config = config_from_dict(TINY)  # corridor_length 2, overridden to 3
     env = make_env(config.env, 1, seed=0, kwargs={"corridor_length": 3}, training=False)
     agent = ScriptedAgent(corridor=3)
-    returns, lengths, successes = _play(agent, env, episodes=20, deterministic=True)
+    played = play(agent, env, episodes=20, deterministic=True)
+    returns, lengths, successes = played.returns, played.lengths, played.successes
     assert lengths == [4] * 20  # 3 moves right, one turn
     assert returns == [pytest.approx(4.0 if s else -0.1) for s in successes]
     assert 0 < sum(successes) < 20  # the goal side is drawn at random

@@ -7,7 +7,7 @@ import torch
 import yaml
 
 from brc_rl.cli import main
-from brc_rl.supervised.metrics import accuracy, confusion_matrix, gate_statistics, macro_f1
+from brc_rl.supervised.metrics import accuracy, confusion_matrix, macro_f1
 from brc_rl.supervised.paper import PAPER_COLUMNS, PAPER_TABLES
 from brc_rl.supervised.protocol import BENCHMARKS
 from brc_rl.supervised.table import load_results, render_tables
@@ -29,18 +29,6 @@ def test_accuracy_and_macro_f1_by_hand():
     assert confusion_matrix(pred, target, 3).tolist() == [[1, 0, 0], [1, 2, 0], [0, 0, 1]]
     with pytest.raises(ValueError, match="same shape"):
         accuracy(pred, target[:3])
-
-
-def test_gate_statistics_by_hand():
-    a = torch.tensor([[[1.5, 0.5], [1.2, 1.1]], [[0.2, 0.3], [1.9, 0.1]]])  # (N=2, T=2, H=2)
-    c = torch.tensor([[[0.1, 0.3], [0.5, 0.7]], [[0.2, 0.2], [0.9, 0.9]]])
-    (stats,) = gate_statistics([(a, c)])
-    assert stats["bistable_fraction"] == pytest.approx(4 / 8)
-    assert stats["mean_c"] == pytest.approx(3.8 / 8)
-    # with lengths (2, 1): the second sample's second step is padding
-    (masked,) = gate_statistics([(a, c)], torch.tensor([2, 1]))
-    assert masked["bistable_fraction"] == pytest.approx(3 / 6)
-    assert masked["mean_c"] == pytest.approx(2.0 / 6)
 
 
 def test_paper_numbers_are_stored():

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from brc_rl.supervised import SupervisedConfig, make_dataset, train_seed
 from brc_rl.supervised.datasets import Batch
@@ -48,13 +49,18 @@ def test_every_cell_trains_and_gates_are_logged_when_available(tmp_path, cell):
     record = result["history"][0]
     assert 0 < record["test"]["mse"] < 10
     model = SequenceModel(cell, 1, 1)
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    tags = {tag for tag in events.Tags()["scalars"] if tag.startswith("memory/")}
     if model.has_gates:
         assert len(record["gates"]) == 2
         for layer in record["gates"]:
-            assert 0 <= layer["bistable_fraction"] <= 1 and 0 < layer["mean_c"] < 1
+            assert 0 <= layer["bistable_fraction"] <= 1 and 0 < layer["mean_c"] < 1 and 0 < layer["mean_a"] < 2
+        stats = ("bistable_fraction", "mean_a", "mean_c")
+        assert tags == {f"memory/layer{k}/{stat}" for k in range(2) for stat in stats}
+        assert events.Scalars("memory/layer1/mean_c")[0].value == pytest.approx(record["gates"][1]["mean_c"])
     else:
-        assert record["gates"] == []
-    assert list(tmp_path.glob("tensorboard/events.out.tfevents.*"))
+        assert record["gates"] == [] and tags == set()
     final = torch.load(tmp_path / "final_model.pt", weights_only=False)
     assert final["seed"] == 0 and final["protocol"]["cell"] == cell
     assert set(final["model"]) == set(SequenceModel(cell, 1, 1).state_dict())

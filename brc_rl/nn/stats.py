@@ -1,0 +1,102 @@
+"""Statistics of a recurrent memory: bistable share, gate means, mean |h|, and their keys.
+
+One scheme serves RL (``MemoryMonitor`` on rollout data) and the supervised benchmarks
+(a probe on 100 test sequences). Every statistic of layer k is logged under
+
+    ``memory/layer{k}/<stat>``
+
+(:func:`memory_key`, :func:`memory_scalars`), with these stats, for layer k's gates
+a, c and hidden state h over the valid steps V (a mask; all steps without one) and
+the H units j:
+
+- ``bistable_fraction`` = 1 / (|V| H) * sum_{s in V} sum_j 1[a_{s,j} > 1]: the share of
+  unit-steps in the bistable regime a > 1 (BRC, nBRC; the paper's Fig. 4).
+- ``mean_a`` = 1 / (|V| H) * sum_{s in V} sum_j a_{s,j}: the mean feedback gate,
+  a in (0, 2) (BRC, nBRC).
+- ``mean_c`` = 1 / (|V| H) * sum_{s in V} sum_j c_{s,j}: the mean update gate; near 1
+  a unit holds its state (BRC, nBRC; the paper's Fig. 4).
+- ``state_abs_mean`` = mean of |h_{s,j}| over the steps, sequences and units (every
+  cell; the h half of LSTM's [h | c] state). Logged by RL only.
+
+A step s is one (time step, sequence) pair: the gates may be time-major (L, N, H), as
+the RL memories return them, or batch-first (N, T, H), as the supervised models do;
+the mask has the shape of their first two dimensions.
+
+Example:
+    >>> import torch
+    >>> a, c = torch.tensor([[[0.5, 1.5]]]), torch.tensor([[[0.25, 0.5]]])  # (L=1, N=1, H=2)
+    >>> memory_scalars(gate_means(*gate_sums([(a, c)])))
+    {'memory/layer0/bistable_fraction': 0.5, 'memory/layer0/mean_a': 1.0, 'memory/layer0/mean_c': 0.375}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+#: The gate statistics, in the order of the columns of :func:`gate_sums`.
+GATE_STATS = ("bistable_fraction", "mean_a", "mean_c")
+#: Every statistic of the ``memory/layer{k}/<stat>`` scheme.
+MEMORY_STATS = (*GATE_STATS, "state_abs_mean")
+
+
+@torch.no_grad()
+def gate_sums(gates: Sequence[tuple[Tensor, Tensor]], mask: Tensor | None = None) -> tuple[Tensor, int]:
+    """Per layer, the sums of 1[a > 1], a and c over the valid unit-steps.
+
+    Sums add up across batches; :func:`gate_means` turns them into the statistics.
+
+    Args:
+        gates: per layer ``(a, c)``, each (L, N, H) or (N, T, H).
+        mask: optional bool or 0/1 tensor of the gates' first two dimensions; only the
+            steps where it is true count.
+
+    Returns:
+        The (num_layers, 3) float tensor of sums, columns in the order of
+        :data:`GATE_STATS`, and the number of unit-steps summed per layer.
+
+    Raises:
+        ValueError: if the mask's shape is not the gates' first two dimensions.
+    """
+    a0 = gates[0][0]
+    if mask is None:
+        rows = [torch.stack([(a > 1).sum(), a.sum(), c.sum()]).float() for a, c in gates]
+        return torch.stack(rows), a0.numel()
+    if mask.shape != a0.shape[:2]:
+        raise ValueError(f"expected a mask of shape {tuple(a0.shape[:2])}, got {tuple(mask.shape)}")
+    weight = mask.to(device=a0.device, dtype=torch.float32)[..., None]
+    rows = [torch.stack([((a > 1) * weight).sum(), (a * weight).sum(), (c * weight).sum()]) for a, c in gates]
+    return torch.stack(rows), int(mask.sum()) * a0.shape[2]
+
+
+def gate_means(sums: Tensor, count: int) -> list[dict[str, float]]:
+    """Per layer ``{"bistable_fraction", "mean_a", "mean_c"}`` from :func:`gate_sums`' output."""
+    return [dict(zip(GATE_STATS, row)) for row in (sums / count).tolist()]
+
+
+@torch.no_grad()
+def state_abs_mean(states: Tensor) -> list[float]:
+    """Per layer, the mean of |h| over everything else.
+
+    Args:
+        states: (num_layers, ...) the h of each layer, e.g. (num_layers, T, N, H).
+    """
+    return states.abs().flatten(1).mean(1).tolist()
+
+
+def memory_key(layer: int, stat: str) -> str:
+    """The logged name of statistic ``stat`` of layer ``layer``: ``memory/layer{k}/<stat>``.
+
+    Raises:
+        ValueError: for a stat not in :data:`MEMORY_STATS`.
+    """
+    if stat not in MEMORY_STATS:
+        raise ValueError(f"unknown memory statistic {stat!r}; valid: {', '.join(MEMORY_STATS)}")
+    return f"memory/layer{layer}/{stat}"
+
+
+def memory_scalars(layers: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """``{memory_key(k, stat): value}`` of per-layer ``{stat: value}`` dicts."""
+    return {memory_key(k, stat): value for k, layer in enumerate(layers) for stat, value in layer.items()}
