@@ -22,7 +22,6 @@ See :mod:`brc_rl.experiments.evaluation` to evaluate a run.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import shlex
 import sys
 import time
@@ -218,7 +217,7 @@ def _as_config(config: TrainConfig | Mapping[str, Any] | str | Path) -> TrainCon
     if isinstance(config, (str, Path)):
         return load_config(config)
     if isinstance(config, TrainConfig):
-        config = config.to_dict()
+        config = config.model_dump()
     return config_from_dict(config)
 
 
@@ -246,7 +245,7 @@ def train(
     """
     config = _as_config(config)
     path = _new_run_dir(config, run_dir)
-    config = dataclasses.replace(config, run_dir=str(path))
+    config = config.model_copy(update={"run_dir": str(path)})
     path.mkdir(parents=True, exist_ok=True)
     dump_config(config, path / CONFIG_FILE)
     _record_command(path, argv)
