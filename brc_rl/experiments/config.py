@@ -200,6 +200,10 @@ class TrainConfig(ConfigModel):
     progress_bar: bool = True
     """Show SB3's progress bar."""
 
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain YAML-ready data (pydantic's ``model_dump()``)."""
+        return self.model_dump()
+
 
 #: Keys that ``--resume`` may change (others would not match the saved model).
 RESUME_OVERRIDABLE: tuple[str, ...] = (

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, PydanticUserError, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails, core_schema, to_jsonable_python
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -247,6 +247,8 @@ def error_message(error: ErrorDetails, model_cls: type[BaseModel], data: Any,
         return f"{where}expected a mapping, got {given}"
     if kind == "value_error":
         return f"{where}{ctx['error']}"
+    if kind == "literal_error":
+        return f"{where}expected {ctx['expected']}, got {given}"
     if kind == "too_short":
         return f"{where}expected at least {ctx['min_length']} item(s), got {value!r}"
     bound = next((b for b in _BOUNDS if b in ctx), None)
@@ -265,7 +267,7 @@ def check_type(key: str, value: Any, annotation: Any) -> None:
     """
     try:
         adapter = TypeAdapter(annotation, config=ConfigDict(strict=True, arbitrary_types_allowed=True))
-    except Exception:  # noqa: BLE001  an annotation pydantic does not know: the name is still checked
+    except PydanticUserError:  # an annotation pydantic cannot validate (not met in SB3's algorithms)
         return
     try:
         adapter.validate_python(value)
@@ -319,7 +321,7 @@ def _argument(field: Any) -> dict[str, Any]:
         kwargs["action"] = argparse.BooleanOptionalAction
     else:
         kwargs["type"] = tp
-    text = " ".join((field.description or "").split())
+    text = " ".join((field.description or "").split()).rstrip(".")
     if choices:
         kwargs["choices"] = sorted(choices[0])
         text += f" (one of: {', '.join(kwargs['choices'])})"
