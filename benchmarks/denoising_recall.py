@@ -18,7 +18,6 @@ rebuilds that seed's test set from the protocol stored with it.
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
@@ -58,10 +57,10 @@ def per_step_mse(run_dir: Path, seed: int,
     protocol = payload["protocol"]
     if protocol["benchmark"] != "denoising":
         raise ValueError(f"{run_dir} is a {protocol['benchmark']!r} run, expected 'denoising'")
-    config = SupervisedConfig(**{f.name: protocol[f.name] for f in fields(SupervisedConfig)})
+    config = SupervisedConfig(**{name: protocol[name] for name in SupervisedConfig.model_fields})
     n = config.sizes()[1] if test_size is None else test_size
     # the seed's test set as training drew it (a 1-sample training set spares the rest)
-    _, test = build_data(replace(config, train_size=1, test_size=n), seed)
+    _, test = build_data(config.model_copy(update={"train_size": 1, "test_size": n}), seed)
     model = SequenceModel(config.cell, test.input_size, test.output_size, config.spec.readout,
                           config.hidden_size, config.num_layers)
     model.load_state_dict(payload["model"])

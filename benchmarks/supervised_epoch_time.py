@@ -14,7 +14,6 @@ process, as a training run is: no cell inherits another's thread or allocator st
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ def seconds_per_call(fn, calls: int) -> float:
 
 def estimate(config: SupervisedConfig, batches: int) -> dict[str, float]:
     train_n, test_n = config.sizes()
-    probe = dataclasses.replace(config, train_size=config.batch_size, test_size=EVAL_BATCH)
+    probe = config.model_copy(update={"train_size": config.batch_size, "test_size": EVAL_BATCH})
     train, test = build_data(probe, 0)
     torch.manual_seed(0)
     model = SequenceModel(config.cell, train.input_size, train.output_size, config.spec.readout,
@@ -83,7 +82,7 @@ def main() -> None:
                     argv += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
             subprocess.run([sys.executable, __file__, *argv], check=True)
         return
-    config = SupervisedConfig(args.benchmark, args.cells[0], seq_len=args.seq_len,
+    config = SupervisedConfig(benchmark=args.benchmark, cell=args.cells[0], seq_len=args.seq_len,
                               forget=args.forget, black_lines=args.black_lines)
     r = estimate(config, args.batches)
     print(f"{config.run_name()} (torch {torch.__version__}, {torch.get_num_threads()} threads): "

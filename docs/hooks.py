@@ -17,8 +17,6 @@ pages point to them. The tests import this module to check the generated text.
 from __future__ import annotations
 
 import argparse
-import ast
-import dataclasses
 import importlib
 import importlib.util
 import inspect
@@ -63,46 +61,11 @@ def cli_markdown() -> str:
 
 
 # --------------------------------------------------------------------------- config schema
-def _field_docs(cls: type) -> dict[str, str]:
-    """``name -> docstring`` of the fields of a dataclass (the string under each field)."""
-    body = ast.parse(inspect.getsource(cls)).body[0].body
-    return {stmt.target.id: " ".join(nxt.value.value.split())
-            for stmt, nxt in zip(body, body[1:])
-            if isinstance(stmt, ast.AnnAssign) and isinstance(nxt, ast.Expr)
-            and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)}
-
-
-def _dataclass_rows(cls: type) -> list[tuple[str, str, str, str]]:
-    """Rows of a flat dataclass whose fields have docstrings (until ``schema_docs`` takes it)."""
-    docs = _field_docs(cls)
-    rows = []
-    for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING:
-            default = repr(f.default)
-        elif f.default_factory is not dataclasses.MISSING:
-            default = repr(f.default_factory())
-        else:
-            default = "required"
-        rows.append((f.name, str(f.type), default, docs.get(f.name, "")))
-    return rows
-
-
 def schema_rows(model_cls: type) -> list[tuple[str, str, str, str]]:
-    """``(key, type, default, doc)`` of every key of a config class.
+    """``(key, type, default, doc)`` of every key of a config model."""
+    from brc_rl.experiments.schema import schema_docs
 
-    ADAPTER: ``brc_rl.experiments.schema.schema_docs(model_cls)`` when it exists; until
-    then ``brc_rl.experiments.config.schema_docs()`` (TrainConfig only, no argument) and,
-    for other dataclasses, their field docstrings. Once ``schema_docs(model_cls)`` lands,
-    this function is its first line alone.
-    """
-    schema = importlib.import_module("brc_rl.experiments.schema")
-    if hasattr(schema, "schema_docs"):
-        return [tuple(map(str, row)) for row in schema.schema_docs(model_cls)]
-    from brc_rl.experiments import config
-
-    if model_cls is config.TrainConfig:
-        return config.schema_docs()
-    return _dataclass_rows(model_cls)
+    return schema_docs(model_cls)
 
 
 def _cell(text: str) -> str:
@@ -120,19 +83,9 @@ def config_markdown(target: str) -> str:
 
 
 # --------------------------------------------------------------------------- logged keys
-#: Modules whose docstring lists the memory/* keys, the first one found wins.
-MEMORY_KEY_MODULES = ("brc_rl.nn.stats", "brc_rl.agents.monitor")
-
-
 def memory_keys_markdown() -> str:
-    """The docstring of the module that computes the ``memory/*`` statistics."""
-    for module in MEMORY_KEY_MODULES:
-        spec = importlib.util.find_spec(module)
-        if spec is not None and spec.origin:
-            doc = ast.get_docstring(ast.parse(Path(spec.origin).read_text()))
-            if doc:
-                return doc
-    raise RuntimeError(f"none of {MEMORY_KEY_MODULES} has a docstring listing the memory keys")
+    """The docstring of :mod:`brc_rl.nn.stats`, which defines the ``memory/*`` keys."""
+    return inspect.getdoc(importlib.import_module("brc_rl.nn.stats"))
 
 
 # --------------------------------------------------------------------------- pages

@@ -1,8 +1,9 @@
-"""Training configs: a dataclass schema, YAML loading, ``--set`` overrides, validation.
+"""Training configs: pydantic models, YAML loading, ``--set`` overrides, validation.
 
 A config is a YAML mapping with the keys of :class:`TrainConfig` (sections ``env``
 and ``policy`` have the keys of :class:`EnvConfig` and :class:`PolicyConfig`;
-``hyperparams`` takes any constructor argument of the chosen algorithm). Names are
+``hyperparams`` takes any constructor argument of the chosen algorithm); the models
+refuse unknown keys, wrong types and values out of range. Names are
 resolved through the plain dict registries of this module (``ACTIVATIONS``,
 ``FEATURES_EXTRACTORS``, ``WRAPPERS``, ``VEC_ENVS``), the algorithms of
 ``brc_rl.agents.ALGORITHMS`` and their ``policy_aliases``, and the cells of
@@ -18,26 +19,26 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import importlib
 import inspect
+import types
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import MISSING, dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, get_type_hints
 
 import yaml
+from pydantic import Field, ValidationInfo, field_validator
 from torch import nn
 
 from brc_rl.experiments.schema import (
-    ConfigError, apply_overrides, check_value, from_dict, matches, parameter_hints, parse_scalar, read_yaml,
-    type_name,
+    ConfigError, ConfigModel, Registry, apply_overrides, check_type, config_key, parse_scalar, read_yaml,
+    schema_docs, unknown_name, validate_model,
 )
 
 __all__ = [
     "ACTIVATIONS", "FEATURES_EXTRACTORS", "WRAPPERS", "VEC_ENVS", "ConfigError", "EnvConfig", "PolicyConfig",
-    "TrainConfig", "apply_overrides", "config_from_dict", "dump_config", "load_config", "matches",
+    "TrainConfig", "apply_overrides", "config_from_dict", "dump_config", "load_config",
     "parse_assignments", "parse_scalar", "read_yaml", "schema_docs", "validate",
 ]
 
@@ -87,7 +88,7 @@ def resolve(registry: Mapping[str, Any], name: str, key: str) -> Any:
         ConfigError: for an unknown name, naming ``key`` and the valid names.
     """
     if not isinstance(name, str) or name not in registry:
-        raise ConfigError(f"config key {key!r}: unknown name {name!r}; valid: {', '.join(sorted(registry))}")
+        raise ConfigError(f"{config_key(key)}: {unknown_name(name, registry)}")
     entry = registry[name]
     if isinstance(entry, str):
         module, _, attribute = entry.partition(":")
@@ -103,19 +104,18 @@ def algorithms() -> dict[str, type]:
 
 
 # --------------------------------------------------------------------------- schema
-@dataclass
-class EnvConfig:
+class EnvConfig(ConfigModel):
     """The training environment (section ``env``)."""
 
     id: str
     """Gymnasium id, e.g. ``brc_rl/TMaze-v0`` or ``MiniGrid-MemoryS7-v0`` (``module:Id`` imports module first)."""
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
     """Keyword arguments of ``gymnasium.make`` (checked against the env's constructor when it has no ``**kwargs``)."""
-    n_envs: int = field(default=8, metadata={"min": 1})
+    n_envs: int = Field(8, ge=1)
     """Number of parallel environments."""
-    wrappers: list[str | dict[str, dict[str, Any]]] = field(default_factory=list)
+    wrappers: list[str | dict[str, dict[str, Any]]] = Field(default_factory=list)
     """Gymnasium wrappers by name (``WRAPPERS``), in order; ``{name: {kwarg: value}}`` passes arguments."""
-    vec_env: str = "dummy"
+    vec_env: Annotated[str, Registry(VEC_ENVS)] = "dummy"
     """Vectorisation (``VEC_ENVS``): ``dummy`` (one process) or ``subproc``."""
     normalize_obs: bool = False
     """Wrap in SB3 ``VecNormalize`` normalising observations (statistics saved with checkpoints)."""
@@ -123,49 +123,61 @@ class EnvConfig:
     """Wrap in SB3 ``VecNormalize`` normalising rewards (training only; evaluation sees raw rewards)."""
 
 
-@dataclass
-class PolicyConfig:
+class PolicyConfig(ConfigModel):
     """The policy and its memory (section ``policy``; becomes ``policy_kwargs``)."""
 
     name: str = "MlpRecurrentPolicy"
     """Policy alias of the algorithm: ``MlpRecurrentPolicy``, ``CnnRecurrentPolicy``, ``MultiInputRecurrentPolicy``."""
     cell: str = "nbrc"
     """Memory cell (``brc_rl.nn.RNN_REGISTRY``): ``brc``, ``nbrc``, ``gru``, ``lstm``."""
-    hidden_size: int = field(default=128, metadata={"min": 1})
+    hidden_size: int = Field(128, ge=1)
     """Units per recurrent layer."""
-    num_layers: int = field(default=1, metadata={"min": 1})
+    num_layers: int = Field(1, ge=1)
     """Stacked recurrent layers."""
     shared_memory: bool = False
     """One memory shared by actor and critic (else the critic has its own)."""
-    net_arch: list[int] | dict[str, list[int]] = field(default_factory=lambda: [64])
+    net_arch: list[int] | dict[str, list[int]] = Field(default_factory=lambda: [64])
     """Hidden layers after the memory: ``[64]`` for both heads or ``{pi: [..], vf: [..]}``."""
-    activation_fn: str = "tanh"
+    activation_fn: Annotated[str, Registry(ACTIVATIONS)] = "tanh"
     """Activation of ``net_arch`` (``ACTIVATIONS``)."""
-    features_extractor: str | None = None
+    features_extractor: Annotated[str, Registry(FEATURES_EXTRACTORS)] | None = None
     """Features extractor by name (``FEATURES_EXTRACTORS``); null keeps the policy's default."""
-    features_extractor_kwargs: dict[str, Any] = field(default_factory=dict)
+    features_extractor_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Keyword arguments of the features extractor (needs ``features_extractor``)."""
     normalize_images: bool = True
     """Divide image observations by 255 (set false for MiniGrid's symbolic codes in a 0-255 Box)."""
     ortho_init: bool = True
     """Orthogonal initialisation of the heads (SB3)."""
-    rnn_kwargs: dict[str, Any] = field(default_factory=dict)
+    rnn_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra keyword arguments of the cell (``brc_rl.nn.make_rnn``), e.g. ``{recurrent_init: orthogonal}`` for nbrc."""
 
+    @field_validator("net_arch")
+    @classmethod
+    def _heads_are_pi_and_vf(cls, net_arch: list[int] | dict[str, list[int]]) -> list[int] | dict[str, list[int]]:
+        if isinstance(net_arch, dict) and set(net_arch) - {"pi", "vf"}:
+            raise ValueError(f"a mapping has keys pi and vf, got {sorted(net_arch)}")
+        return net_arch
 
-@dataclass
-class TrainConfig:
+    @field_validator("features_extractor_kwargs")
+    @classmethod
+    def _extractor_is_named(cls, kwargs: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if kwargs and info.data.get("features_extractor") is None:
+            raise ValueError("needs 'policy.features_extractor'")
+        return kwargs
+
+
+class TrainConfig(ConfigModel):
     """A training run (the top level of a config file)."""
 
     algo: str
     """Algorithm (``brc_rl.agents.ALGORITHMS``): ``ppo`` or ``a2c``."""
     env: EnvConfig
     """The training environment (section, see ``EnvConfig``)."""
-    total_timesteps: int = field(metadata={"min": 1})
+    total_timesteps: int = Field(ge=1)
     """Environment steps to train for (over all ``n_envs``)."""
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     """The policy and its memory (section, see ``PolicyConfig``)."""
-    hyperparams: dict[str, Any] = field(default_factory=dict)
+    hyperparams: dict[str, Any] = Field(default_factory=dict)
     """Constructor arguments of the algorithm (``n_steps``, ``learning_rate``, ...), checked against its signature."""
     seed: int = 0
     """Seed of the model and the environments (eval envs use ``seed + 1000``)."""
@@ -175,13 +187,13 @@ class TrainConfig:
     """Parent folder of the run folder when ``run_dir`` is null."""
     run_dir: str | None = None
     """Run folder; null makes ``{log_dir}/{env}_{algo}_{cell}_s{seed}_{time}``."""
-    checkpoint_freq: int = field(default=10_000, metadata={"min": 0})
+    checkpoint_freq: int = Field(10_000, ge=0)
     """Checkpoint every this many env steps (after the update that crosses it; 0: only at the end)."""
-    keep_checkpoints: int = field(default=3, metadata={"min": 1})
+    keep_checkpoints: int = Field(3, ge=1)
     """Number of most recent checkpoints kept."""
-    eval_freq: int = field(default=10_000, metadata={"min": 0})
+    eval_freq: int = Field(10_000, ge=0)
     """Evaluate on a separate env every this many env steps (0: never)."""
-    eval_episodes: int = field(default=20, metadata={"min": 1})
+    eval_episodes: int = Field(20, ge=1)
     """Episodes per periodic evaluation."""
     eval_deterministic: bool = True
     """Greedy actions in periodic evaluation."""
@@ -189,8 +201,8 @@ class TrainConfig:
     """Show SB3's progress bar."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as plain YAML-ready data."""
-        return dataclasses.asdict(self)
+        """The config as plain YAML-ready data (pydantic's ``model_dump()``)."""
+        return self.model_dump()
 
 
 #: Keys that ``--resume`` may change (others would not match the saved model).
@@ -256,7 +268,7 @@ def check_hyperparams(algo_cls: type, hyperparams: Mapping[str, Any]) -> None:
         ConfigError: for a reserved or unknown name (listing the valid ones) or a wrong type.
     """
     params = inspect.signature(algo_cls.__init__).parameters
-    hints = parameter_hints(algo_cls.__init__)
+    hints = _parameter_hints(algo_cls.__init__)
     valid = sorted(n for n in params if n != "self" and n not in RESERVED_HYPERPARAMS)
     for name, value in hyperparams.items():
         key = f"hyperparams.{name}"
@@ -265,7 +277,19 @@ def check_hyperparams(algo_cls: type, hyperparams: Mapping[str, Any]) -> None:
         if name not in valid:
             raise ConfigError(f"config key {key!r}: {algo_cls.__name__} takes no argument {name!r}; valid: {', '.join(valid)}")
         if name in hints:
-            check_value(key, value, hints[name])
+            check_type(key, value, hints[name])
+
+
+def _parameter_hints(function: Callable[..., Any]) -> dict[str, Any]:
+    """The annotations of ``function`` that resolve, one by one (SB3's ``GymEnv`` does not)."""
+    hints = {}
+    for name, annotation in getattr(function, "__annotations__", {}).items():
+        holder = types.SimpleNamespace(__annotations__={name: annotation})
+        try:
+            hints.update(get_type_hints(holder, globalns=function.__globals__))
+        except Exception:  # noqa: BLE001  an unresolvable annotation: the name is still checked
+            pass
+    return hints
 
 
 def check_batch_size(algo_cls: type, hyperparams: Mapping[str, Any], n_envs: int) -> None:
@@ -298,10 +322,11 @@ def _check_wrappers(wrappers: Sequence[Any]) -> None:
 
 
 def validate(config: TrainConfig) -> TrainConfig:
-    """Check every name of ``config`` against its registry; return ``config``.
+    """Check the names the models cannot check alone; return ``config``.
 
-    Imports the algorithm, policy, activation, extractor and wrapper classes; builds
-    no environment and no model.
+    The algorithm, its policy alias, the cell, the wrappers, the environment id and
+    its kwargs, the hyperparameters against the algorithm's signature. Imports the
+    algorithm and wrapper classes; builds no environment and no model.
 
     Raises:
         ConfigError: naming the first bad key and its valid choices.
@@ -311,14 +336,6 @@ def validate(config: TrainConfig) -> TrainConfig:
     algo_cls = resolve(algorithms(), config.algo, "algo")
     resolve(getattr(algo_cls, "policy_aliases", {}), config.policy.name, "policy.name")
     resolve(RNN_REGISTRY, config.policy.cell, "policy.cell")
-    resolve(ACTIVATIONS, config.policy.activation_fn, "policy.activation_fn")
-    if config.policy.features_extractor is not None:
-        resolve(FEATURES_EXTRACTORS, config.policy.features_extractor, "policy.features_extractor")
-    elif config.policy.features_extractor_kwargs:
-        raise ConfigError("config key 'policy.features_extractor_kwargs' needs 'policy.features_extractor'")
-    if isinstance(config.policy.net_arch, dict) and set(config.policy.net_arch) - {"pi", "vf"}:
-        raise ConfigError(f"config key 'policy.net_arch': a mapping has keys pi and vf, got {sorted(config.policy.net_arch)}")
-    resolve(VEC_ENVS, config.env.vec_env, "env.vec_env")
     _check_wrappers(config.env.wrappers)
     check_env_id(config.env.id)
     check_env_kwargs(config.env.id, config.env.kwargs)
@@ -329,7 +346,7 @@ def validate(config: TrainConfig) -> TrainConfig:
 
 def config_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> TrainConfig:
     """Build and validate a :class:`TrainConfig` from a mapping plus ``--set`` overrides."""
-    return validate(from_dict(TrainConfig, apply_overrides(dict(data), overrides)))
+    return validate(validate_model(TrainConfig, apply_overrides(dict(data), overrides)))
 
 
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
@@ -365,38 +382,4 @@ def parse_assignments(pairs: Sequence[str], option: str) -> dict[str, Any]:
 
 def dump_config(config: TrainConfig, path: str | Path) -> None:
     """Write ``config`` as YAML (the resolved config of a run)."""
-    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None))
-
-
-def schema_docs() -> list[tuple[str, str, str, str]]:
-    """``(key, type, default as YAML, doc)`` of every config key, from the field docstrings.
-
-    The README's schema table is written from this; a test checks every field has a doc.
-    """
-    import ast
-
-    tree = ast.parse(Path(__file__).read_text())
-    docs: dict[tuple[str, str], str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            body = node.body
-            for stmt, nxt in zip(body, body[1:]):
-                if isinstance(stmt, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-                    docs[(node.name, stmt.target.id)] = " ".join(str(nxt.value.value).split())
-    rows = []
-
-    def walk(cls: type, prefix: str) -> None:
-        hints = get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            if dataclasses.is_dataclass(hints[f.name]):
-                walk(hints[f.name], prefix + f.name + ".")
-                continue
-            if f.default is not MISSING or f.default_factory is not MISSING:
-                value = f.default if f.default is not MISSING else f.default_factory()
-                default = yaml.safe_dump(value, default_flow_style=True).removesuffix("...\n").strip()
-            else:
-                default = "required"
-            rows.append((prefix + f.name, type_name(hints[f.name]), default, docs.get((cls.__name__, f.name), "")))
-
-    walk(TrainConfig, "")
-    return rows
+    Path(path).write_text(yaml.safe_dump(config.model_dump(), sort_keys=False, default_flow_style=None))

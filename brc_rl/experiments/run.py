@@ -26,7 +26,6 @@ See :mod:`brc_rl.experiments.evaluation` to evaluate a run.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import shutil
 import sys
 import time
@@ -272,7 +271,7 @@ def _as_config(config: TrainConfig | Mapping[str, Any] | str | Path) -> TrainCon
     if isinstance(config, (str, Path)):
         return load_config(config)
     if isinstance(config, TrainConfig):
-        config = config.to_dict()
+        config = config.model_dump()
     return config_from_dict(config)
 
 
@@ -304,7 +303,7 @@ def train(
     """
     config = _as_config(config)
     run = _new_run_dir(config, run_dir)
-    config = dataclasses.replace(config, run_dir=str(run))
+    config = config.model_copy(update={"run_dir": str(run)})
     config_device(config)
     env = build_env(config, config.env.n_envs, config.seed)
     try:

@@ -1,29 +1,36 @@
-"""Dataclass schemas read from YAML: type-checked keys, ``--set`` overrides, no ``eval``.
+"""Configs as pydantic models read from YAML: ``base:`` files, ``--set`` overrides, one-line errors.
 
-Generic machinery of :mod:`brc_rl.experiments.config`: :func:`from_dict` builds a (nested)
-dataclass from a mapping, checking every key against the fields and every value
-against the field's annotation (:func:`matches`); YAML is read with a loader that also
-takes YAML 1.2 floats such as ``3e-4``. Errors are :class:`ConfigError`, naming the
-dotted key, the expected and the actual value.
+Generic machinery of :mod:`brc_rl.experiments.config` and :mod:`brc_rl.supervised.protocol`;
+it imports no torch. A config is a :class:`ConfigModel` (unknown keys refused, no type
+coercion, attribute docstrings as field docs); :func:`read_yaml` reads a file and its
+``base:`` chain with a loader that also takes YAML 1.2 floats such as ``3e-4``;
+:func:`apply_overrides` applies ``key.sub=value`` strings; :func:`validate_model` turns
+pydantic's ``ValidationError`` into a one-line :class:`ConfigError` naming the dotted key,
+what was expected and what was given. :func:`schema_docs` lists every key with its type,
+default and doc; :func:`add_model_arguments` and :func:`model_from_args` make a command
+line of a model.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
-import dataclasses
 import difflib
 import re
 import types
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import MISSING
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel, ConfigDict, PydanticUserError, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails, core_schema, to_jsonable_python
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class ConfigError(ValueError):
-    """An invalid training config; the message names the key and the valid choices."""
+    """An invalid config; the one-line message names the key and the valid choices."""
 
 
 class _Loader(yaml.SafeLoader):
@@ -130,104 +137,226 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     return data
 
 
+# --------------------------------------------------------------------------- models and errors
+def config_key(key: str) -> str:
+    """How an error names a key of a config file: ``config key 'policy.cell'``."""
+    return f"config key {key!r}"
+
+
+def option_name(key: str) -> str:
+    """How an error names a command-line option: ``--black-lines``."""
+    return "--" + key.replace("_", "-")
+
+
+class ConfigModel(BaseModel):
+    """Base of the config models: unknown keys refused, no coercion (``"8"``, ``true`` or ``8.0``
+    for an int are refused; an int fits a float), attribute docstrings as field docs.
+
+    Build one from data with :func:`validate_model` for one-line :class:`ConfigError` messages
+    (direct construction raises pydantic's ``ValidationError``, also a ``ValueError``).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+
+
+class Registry:
+    """Field metadata: the value is a key of a plain dict registry, read when validating.
+
+    Unknown names are refused with the valid ones; :func:`add_model_arguments` makes them
+    the option's ``choices``.
+
+    Example:
+        ``activation_fn: Annotated[str, Registry(ACTIVATIONS)] = "tanh"``
+    """
+
+    def __init__(self, names: Mapping[str, Any]) -> None:
+        self.names = names
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def check(self, name: str) -> str:
+        if name not in self.names:
+            raise ValueError(unknown_name(name, self.names))
+        return name
+
+
+def unknown_name(name: Any, names: Mapping[str, Any]) -> str:
+    """``unknown name 'x'; valid: a, b`` (sorted)."""
+    return f"unknown name {name!r}; valid: {', '.join(sorted(names))}"
+
+
 def type_name(tp: Any) -> str:
     """A readable name of an annotation: ``int``, ``list[int]``, ``float | None``."""
     if tp is type(None):
         return "None"
+    if get_origin(tp) is Annotated:
+        return type_name(get_args(tp)[0])
     if get_origin(tp) in (Union, types.UnionType):
         return " | ".join(type_name(arg) for arg in get_args(tp))
     if isinstance(tp, type) and not get_args(tp):
         return tp.__name__
-    if get_origin(tp) in (list, dict) and get_args(tp):
-        return f"{get_origin(tp).__name__}[{', '.join(type_name(arg) for arg in get_args(tp))}]"
     return str(tp).replace("typing.", "").replace("collections.abc.", "")
 
 
-def matches(value: Any, tp: Any) -> bool:
-    """Whether a YAML value fits an annotation (ints fit floats; bools fit neither).
-
-    Classes and callables never come from YAML, so ``type[...]`` and ``Callable``
-    reject every value; annotation forms this function does not know accept it.
-    """
-    origin, args = get_origin(tp), get_args(tp)
-    if tp is Any:
-        return True
-    if origin in (Union, types.UnionType):
-        return any(matches(value, arg) for arg in args)
-    if origin is Literal:
-        return value in args
-    if origin in (list, Sequence, tuple):
-        return isinstance(value, list) and all(matches(v, args[0]) for v in value) if args else isinstance(value, list)
-    if origin in (dict, Mapping):
-        key_tp, value_tp = args or (Any, Any)
-        return isinstance(value, dict) and all(matches(k, key_tp) and matches(v, value_tp) for k, v in value.items())
-    if origin is type or tp is Callable or origin is Callable:
-        return False
-    if tp is type(None):
-        return value is None
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(tp, type):
-        return isinstance(value, tp)
-    return True
+def _model(tp: Any) -> type[BaseModel] | None:
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
-def check_value(key: str, value: Any, tp: Any) -> None:
-    """Raise ConfigError unless ``value`` fits ``tp``, naming ``key``, expected and actual."""
-    if not matches(value, tp):
-        raise ConfigError(f"config key {key!r}: expected {type_name(tp)}, got {type(value).__name__} {value!r}")
-
-
-def _unknown_key(key: str, valid: Sequence[str]) -> ConfigError:
-    name = key.rsplit(".", 1)[-1]
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ConfigError(f"unknown config key {key!r}{hint}; valid keys here: {', '.join(valid)}")
-
-
-def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
-    """Build dataclass ``cls`` from a mapping, checking keys, types and minimums.
+def validate_model(model_cls: type[Model], data: Any, label: Callable[[str], str] = config_key) -> Model:
+    """``model_cls`` built from ``data``; ``label`` names a key in errors (:func:`config_key`, :func:`option_name`).
 
     Raises:
-        ConfigError: on an unknown or missing key, a wrong type or a value below its minimum.
+        ConfigError: for the first error, in one line (see :func:`error_message`).
     """
-    if not isinstance(data, dict):
-        where = f"config key {prefix.rstrip('.')!r}" if prefix else "the config"
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__} {data!r}")
-    hints = get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in names:
-            raise _unknown_key(f"{prefix}{key}", names)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        key = prefix + f.name
-        if f.name not in data:
-            if f.default is MISSING and f.default_factory is MISSING:
-                raise ConfigError(f"missing required config key {key!r}")
-            continue
-        value = data[f.name]
-        if dataclasses.is_dataclass(hints[f.name]):
-            kwargs[f.name] = from_dict(hints[f.name], value, key + ".")
-            continue
-        check_value(key, value, hints[f.name])
-        if "min" in f.metadata and value < f.metadata["min"]:
-            raise ConfigError(f"config key {key!r}: expected an integer >= {f.metadata['min']}, got {value!r}")
-        kwargs[f.name] = copy.deepcopy(value)
-    return cls(**kwargs)
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(error_message(error.errors()[0], model_cls, data, label)) from None
 
 
-def parameter_hints(function: Callable[..., Any]) -> dict[str, Any]:
-    """The annotations of ``function`` that resolve, one by one (SB3's ``GymEnv`` does not)."""
-    hints = {}
-    for name, annotation in getattr(function, "__annotations__", {}).items():
-        holder = types.SimpleNamespace(__annotations__={name: annotation})
-        try:
-            hints.update(get_type_hints(holder, globalns=function.__globals__))
-        except Exception:  # noqa: BLE001  an unresolvable annotation: the name is still checked
-            pass
-    return hints
+_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def error_message(error: ErrorDetails, model_cls: type[BaseModel], data: Any,
+                  label: Callable[[str], str] = config_key) -> str:
+    """One line for one pydantic error: the dotted key, what was expected and what was given.
+
+    An error inside a field's value (an item of a list, a member of a union) is reported
+    for the whole field, with the field's annotation as what was expected.
+    """
+    loc, kind, ctx = error["loc"], error["type"], error.get("ctx", {})
+    owner, field, path, value = _model(model_cls), None, [], data
+    for part in loc:  # down the nested models, as far as the location names fields
+        if owner is None or part not in owner.model_fields:
+            break
+        field, value = owner.model_fields[part], value.get(part) if isinstance(value, Mapping) else value
+        owner = _model(field.annotation)
+        path.append(part)
+    key = ".".join(path)
+    where = f"{label(key)}: " if key else ("the config: " if kind == "model_type" else "")
+    given = f"{type(value).__name__} {value!r}"
+    if kind == "extra_forbidden":
+        name, valid = ".".join(map(str, loc)), list(owner.model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown config key {name!r}{hint}; valid keys here: {', '.join(valid)}"
+    if kind == "missing":
+        return f"missing required config key {key!r}"
+    if kind == "model_type":
+        return f"{where}expected a mapping, got {given}"
+    if kind == "value_error":
+        return f"{where}{ctx['error']}"
+    if kind == "literal_error":
+        return f"{where}expected {ctx['expected']}, got {given}"
+    if kind == "too_short":
+        return f"{where}expected at least {ctx['min_length']} item(s), got {value!r}"
+    bound = next((b for b in _BOUNDS if b in ctx), None)
+    if bound:
+        number = "an integer" if isinstance(value, int) else "a number"
+        return f"{where}expected {number} {_BOUNDS[bound]} {ctx[bound]}, got {value!r}"
+    if field is not None and (len(path) < len(loc) or kind.endswith("_type")):
+        return f"{where}expected {type_name(field.annotation)}, got {given}"
+    return f"{where}{error['msg']}, got {given}"
+
+
+def check_type(key: str, value: Any, annotation: Any) -> None:
+    """Raise ConfigError unless ``value`` fits ``annotation`` as a config field would (strict).
+
+    Annotations pydantic cannot validate accept every value.
+    """
+    try:
+        adapter = TypeAdapter(annotation, config=ConfigDict(strict=True, arbitrary_types_allowed=True))
+    except PydanticUserError:  # an annotation pydantic cannot validate (not met in SB3's algorithms)
+        return
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        raise ConfigError(f"{config_key(key)}: expected {type_name(annotation)}, got "
+                          f"{type(value).__name__} {value!r}") from None
+
+
+# --------------------------------------------------------------------------- docs and command lines
+def yaml_text(value: Any) -> str:
+    """``value`` as one line of YAML (``[64]``, ``null``, ``0.001``)."""
+    text = yaml.safe_dump(to_jsonable_python(value), default_flow_style=True)
+    return text.removesuffix("...\n").strip()
+
+
+def schema_docs(model_cls: type[BaseModel]) -> list[tuple[str, str, str, str]]:
+    """``(key, type, default as YAML, doc)`` of every key of ``model_cls``, nested models walked.
+
+    Keys of nested models are dotted (``policy.cell``); a required key's default is
+    ``required``; the doc is the field's docstring on one line. The docs' config
+    reference is generated from this.
+    """
+    rows = []
+    for name, field in model_cls.model_fields.items():
+        nested = _model(field.annotation)
+        if nested is not None:
+            rows += [(f"{name}.{key}", *rest) for key, *rest in schema_docs(nested)]
+            continue
+        default = "required" if field.is_required() else yaml_text(field.get_default(call_default_factory=True))
+        rows.append((name, type_name(field.annotation), default, " ".join((field.description or "").split())))
+    return rows
+
+
+def _argument(field: Any) -> dict[str, Any]:
+    """``add_argument`` keywords of one field: type, nargs, choices, help."""
+    tp, metadata = field.annotation, list(field.metadata)
+    if get_origin(tp) in (Union, types.UnionType):  # X | None -> X
+        members = [arg for arg in get_args(tp) if arg is not type(None)]
+        tp = members[0] if len(members) == 1 else str
+    if get_origin(tp) is Annotated:
+        metadata += tp.__metadata__
+        tp = get_args(tp)[0]
+    kwargs: dict[str, Any] = {}
+    if get_origin(tp) in (tuple, list):
+        kwargs["nargs"], tp = "+", get_args(tp)[0]
+    choices = [m.names for m in metadata if isinstance(m, Registry)]
+    if get_origin(tp) is Literal:
+        choices.append(get_args(tp))
+        tp = type(get_args(tp)[0])
+    if tp is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    else:
+        kwargs["type"] = tp
+    text = " ".join((field.description or "").split()).rstrip(".")
+    if choices:
+        kwargs["choices"] = sorted(choices[0])
+        text += f" (one of: {', '.join(kwargs['choices'])})"
+    if not field.is_required() and field.default is not None:
+        default = field.get_default(call_default_factory=True)
+        text += f" (default: {' '.join(map(str, default)) if 'nargs' in kwargs else default})"
+    kwargs["help"] = text.replace("%", "%%")
+    return kwargs
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, model_cls: type[BaseModel],
+                        positional: Sequence[str] = ()) -> None:
+    """One command-line option per field of ``model_cls``, from the field's annotation and doc.
+
+    A field ``black_lines`` becomes ``--black-lines`` (``required`` without a default),
+    a field named in ``positional`` a positional argument. The type comes from the
+    annotation (``X | None`` gives ``X``); tuples and lists take ``nargs="+"``; bools get
+    ``--x/--no-x``; a ``Literal`` or a :class:`Registry` gives ``choices``. The help is the
+    field's doc plus its default. Options not given stay out of the parsed namespace, so
+    the model's defaults apply (:func:`model_from_args`).
+    """
+    for name, field in model_cls.model_fields.items():
+        kwargs = _argument(field)
+        if name in positional:
+            parser.add_argument(name, metavar=name.upper(), **kwargs)
+        else:
+            parser.add_argument(option_name(name), dest=name, required=field.is_required(),
+                                default=argparse.SUPPRESS, **kwargs)
+
+
+def model_from_args(model_cls: type[Model], args: argparse.Namespace) -> Model:
+    """The ``model_cls`` of the options :func:`add_model_arguments` added and the user gave.
+
+    Raises:
+        ConfigError: for an invalid value, naming the option (``--epochs: expected ...``).
+    """
+    data = {name: getattr(args, name) for name in model_cls.model_fields if hasattr(args, name)}
+    return validate_model(model_cls, data, option_name)

@@ -2,7 +2,7 @@
 
     from brc_rl.supervised import make_dataset, SupervisedConfig, run
     x, y = make_dataset("copy_first", 1000, seed=0, seq_len=50)   # (1000, 50, 1), (1000, 1)
-    results = run(SupervisedConfig("copy-first", "nbrc", seq_len=50, epochs=5))
+    results = run(SupervisedConfig(benchmark="copy-first", cell="nbrc", seq_len=50, epochs=5))
 
 The command line is ``brc-rl supervised BENCHMARK --cell CELL`` and
 ``brc-rl supervised-table RESULTS.json ...``.

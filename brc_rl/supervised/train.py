@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -438,7 +438,7 @@ def run(
     per_seed = [r for r in earlier_seeds(run.results, config)
                 if r["seed"] not in config.seeds] + trained
     per_seed.sort(key=lambda r: r["seed"])
-    merged = replace(config, seeds=tuple(r["seed"] for r in per_seed))
+    merged = config.model_copy(update={"seeds": tuple(r["seed"] for r in per_seed)})
     metrics = config.spec.metrics
     results = {
         "format": "brc_rl.supervised.results/1",

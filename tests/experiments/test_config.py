@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from brc_rl.experiments import config as cfg
-from brc_rl.experiments.config import ConfigError, apply_overrides, config_from_dict, load_config, matches
+from brc_rl.experiments.config import (
+    ConfigError, EnvConfig, PolicyConfig, TrainConfig, apply_overrides, config_from_dict, load_config,
+)
+from brc_rl.experiments.schema import check_type, schema_docs
 from brc_rl.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +27,7 @@ BASE = {
 def error_of(overrides: list[str], data: dict | None = None) -> str:
     with pytest.raises(ConfigError) as info:
         config_from_dict(data or BASE, overrides)
+    assert "\n" not in str(info.value)  # one line
     return str(info.value)
 
 
@@ -81,17 +84,33 @@ def test_unknown_env_id_lists_close_matches():
     [
         ("policy.hidden_size=abc", "'policy.hidden_size': expected int, got str 'abc'"),
         ("policy.hidden_size=8.0", "'policy.hidden_size': expected int, got float 8.0"),
+        ("policy.hidden_size=1.5", "'policy.hidden_size': expected int, got float 1.5"),
+        ('env.n_envs="8"', "'env.n_envs': expected int, got str '8'"),
+        ("seed=true", "'seed': expected int, got bool True"),
+        ("run_dir=3", "'run_dir': expected str | None, got int 3"),
         ("env.n_envs=true", "'env.n_envs': expected int, got bool True"),
         ("policy.shared_memory=1", "'policy.shared_memory': expected bool, got int 1"),
         ("policy.net_arch=[64, x]", "'policy.net_arch': expected list[int] | dict[str, list[int]]"),
         ("hyperparams.learning_rate=fast", "'hyperparams.learning_rate': expected float"),
         ("hyperparams.n_steps=1e3", "'hyperparams.n_steps': expected int, got float 1000.0"),
         ("total_timesteps=0", "'total_timesteps': expected an integer >= 1, got 0"),
+        ("keep_checkpoints=0", "'keep_checkpoints': expected an integer >= 1, got 0"),
+        ("eval_freq=-1", "'eval_freq': expected an integer >= 0, got -1"),
+        ("env.n_envs=0", "'env.n_envs': expected an integer >= 1, got 0"),
+        ("policy.net_arch={pi: [8], v: [8]}", "'policy.net_arch': a mapping has keys pi and vf, got ['pi', 'v']"),
+        ("policy.features_extractor_kwargs={features_dim: 8}", "'policy.features_extractor_kwargs': needs"),
         ("env=brc_rl/TMaze-v0", "'env': expected a mapping, got str"),
     ],
 )
 def test_wrong_types_name_expected_and_actual(override, expected):
     assert expected in error_of([override])
+
+
+def test_resolved_config_dumps_to_yaml_that_loads_back_equal(tmp_path):
+    config = config_from_dict(BASE, ["policy.net_arch={pi: [8], vf: [4]}", "hyperparams.learning_rate=3e-4"])
+    cfg.dump_config(config, tmp_path / "config.yaml")
+    assert load_config(tmp_path / "config.yaml") == config
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["policy"]["cell"] == "nbrc"  # defaults written
 
 
 def test_missing_required_key():
@@ -122,11 +141,21 @@ def test_overrides_do_not_touch_the_input_and_reject_bad_syntax():
         apply_overrides(data, ["a.b.c=3"])
 
 
-def test_matches_annotations():
-    assert matches(3, float) and not matches(True, float) and not matches(True, int)
-    assert matches(None, int | None) and not matches("x", int | None)
-    assert matches({"pi": [1]}, dict[str, list[int]]) and not matches({"pi": [1.5]}, dict[str, list[int]])
-    assert not matches("tanh", type) and not matches(len, type[int])
+def fits(value, annotation) -> bool:
+    try:
+        check_type("key", value, annotation)
+    except ConfigError:
+        return False
+    return True
+
+
+def test_check_type_takes_no_coercion():
+    assert fits(3, float) and not fits(True, float) and not fits(True, int) and not fits("8", int)
+    assert fits(None, int | None) and not fits("x", int | None)
+    assert fits({"pi": [1]}, dict[str, list[int]]) and not fits({"pi": [1.5]}, dict[str, list[int]])
+    assert not fits("tanh", type) and not fits(len, type[int])
+    with pytest.raises(ConfigError, match=r"^config key 'key': expected int \| None, got str 'x'$"):
+        check_type("key", "x", int | None)
 
 
 def test_yaml_file_errors(tmp_path):
@@ -172,16 +201,17 @@ def test_every_config_loads_and_validates(path):
     assert policy_kwargs(config.policy)["cell"] == config.policy.cell
 
 
-def test_every_schema_key_is_documented_in_code_and_readme():
-    rows = cfg.schema_docs()
+def test_every_schema_key_is_documented():
+    rows = schema_docs(TrainConfig)
     keys = [row[0] for row in rows]
     assert "policy.cell" in keys and "env.id" in keys and "eval_freq" in keys
+    assert len(keys) == len(set(keys)) == len(TrainConfig.model_fields) - 2 + len(EnvConfig.model_fields) + len(
+        PolicyConfig.model_fields)  # the sections are walked, not listed
     assert all(doc for *_, doc in rows), [key for key, *_, doc in rows if not doc]
-    readme = (ROOT / "README.md").read_text()
-    # the schema table: from its heading line to the first blank line after the table
-    schema = readme.split("(`brc_rl.experiments.config.TrainConfig`) is:", 1)[1].split("\n\n", 2)[1]
-    documented = set(re.findall(r"^\| `([\w.]+)` \|", schema, flags=re.M))
-    assert documented == set(keys)
+    by_key = {key: (tp, default) for key, tp, default, _ in rows}
+    assert by_key["env.id"] == ("str", "required") and by_key["policy.net_arch"] == (
+        "list[int] | dict[str, list[int]]", "[64]")
+    assert by_key["run_dir"] == ("str | None", "null") and by_key["policy.activation_fn"] == ("str", "tanh")
 
 
 def test_batch_size_must_cut_whole_environments():

@@ -72,7 +72,7 @@ def test_base_chain_is_relative_to_each_file_and_deep_merged(tmp_path):
     }
     config = load_config(leaf, ["env.kwargs.corridor_length=7"])  # --set applies on top
     assert config.env.kwargs == {"corridor_length": 7, "action_noise": 0.1} and config.policy.cell == "gru"
-    assert "base" not in yaml.safe_load(yaml.safe_dump(config.to_dict()))
+    assert "base" not in yaml.safe_load(yaml.safe_dump(config.model_dump()))
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_every_epoch_is_timed_and_printed(tmp_path, capsys):
-    config = SupervisedConfig("copy-first", "nbrc", seq_len=5, epochs=3, train_size=200,
+    config = SupervisedConfig(benchmark="copy-first", cell="nbrc", seq_len=5, epochs=3, train_size=200,
                               test_size=100, batch_size=50, hidden_size=8, seeds=(0,),
                               eval_every=2, device="cpu")
     result = train_seed(config, 0, tmp_path, progress=False)

@@ -3,7 +3,6 @@ resumed run ends exactly where an uninterrupted one does, and seeds trained one 
 time share one results file."""
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -33,7 +32,7 @@ def final_parameters(run_dir):
 
 
 def test_nbrc_learns_copy_first_at_small_t(tmp_path):
-    config = SupervisedConfig("copy-first", "nbrc", seq_len=5, epochs=6, train_size=2000,
+    config = SupervisedConfig(benchmark="copy-first", cell="nbrc", seq_len=5, epochs=6, train_size=2000,
                               test_size=1000, seeds=(0,), device="cpu")
     result = train_seed(config, 0, tmp_path, progress=False)
     losses = [h["train_loss"] for h in result["history"]]
@@ -132,7 +131,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
     assert torch.load(tmp_path / "b" / "checkpoints" / CHECKPOINT, weights_only=False)["state"]["batch"] == 4
     resumed_b = train_seed(config, 0, tmp_path / "b", progress=False)
     # a finished 1-epoch run extended to 2 epochs
-    train_seed(replace(config, epochs=1), 0, tmp_path / "c", progress=False)
+    train_seed(config.model_copy(update={"epochs": 1}), 0, tmp_path / "c", progress=False)
     extended = train_seed(config, 0, tmp_path / "c", progress=False)
 
     ref = final_parameters(tmp_path / "ref")
@@ -167,31 +166,31 @@ def test_checkpoint_of_other_settings_is_refused(tmp_path):
 
 def test_config_validation():
     with pytest.raises(ValueError, match="copy-first.*denoising.*plmnist.*psmnist.*pvlmnist"):
-        SupervisedConfig("copy-last", "nbrc")
+        SupervisedConfig(benchmark="copy-last", cell="nbrc")
     with pytest.raises(ValueError, match="takes no forget"):
-        SupervisedConfig("copy-first", "nbrc", forget=5)
-    full = SupervisedConfig("denoising", "nbrc")
+        SupervisedConfig(benchmark="copy-first", cell="nbrc", forget=5)
+    full = SupervisedConfig(benchmark="denoising", cell="nbrc")
     assert full.reduced() == [] and full.dataset_params() == {"seq_len": 400, "forget": 200}
     assert full.sizes() == (40_000, 50_000)
     assert full.run_name() == "denoising-seq_len400-forget200-nbrc"
-    mnist = SupervisedConfig("pvlmnist", "gru", epochs=5, seeds=(0,))
+    mnist = SupervisedConfig(benchmark="pvlmnist", cell="gru", epochs=5, seeds=(0,))
     assert mnist.dataset_params() == {"max_black_lines": 472} and mnist.sizes() == (60_000, 10_000)
     assert mnist.reduced() == ["epochs=5 (paper 50)", "1 seed(s) (paper 3)"]
 
 
 def test_seed_count_does_not_rename_the_run():
     # Seeds are subfolders of one run: the paper's settings with one seed are not "-reduced".
-    one_seed = SupervisedConfig("copy-first", "nbrc", seeds=(0,))
+    one_seed = SupervisedConfig(benchmark="copy-first", cell="nbrc", seeds=(0,))
     assert one_seed.run_name() == "copy-first-seq_len300-nbrc"
     assert one_seed.reduced() == ["1 seed(s) (paper 3)"]
-    assert SupervisedConfig("copy-first", "nbrc", epochs=8, seeds=(0,)).run_name() == (
+    assert SupervisedConfig(benchmark="copy-first", cell="nbrc", epochs=8, seeds=(0,)).run_name() == (
         "copy-first-seq_len300-nbrc-reduced")
 
 
 def test_seeds_trained_in_separate_invocations_share_results(tmp_path):
     config = small(epochs=1, logdir=str(tmp_path))
     first = run(config, progress=False, command="first")
-    second = run(replace(config, seeds=(1,)), progress=False, command="second")
+    second = run(config.model_copy(update={"seeds": (1,)}), progress=False, command="second")
     assert [r["seed"] for r in second["seeds"]] == [0, 1]
     assert [r["command"] for r in second["seeds"]] == ["first", "second"]
     assert second["protocol"]["seeds"] == [0, 1]
@@ -207,10 +206,10 @@ def test_seeds_trained_in_separate_invocations_share_results(tmp_path):
         del r["command"]
     on_disk["command"] = "old"
     (tmp_path / config.run_name() / "results.json").write_text(json.dumps(on_disk))
-    third = run(replace(config, seeds=(2,)), progress=False, command="third")
+    third = run(config.model_copy(update={"seeds": (2,)}), progress=False, command="third")
     assert [r["command"] for r in third["seeds"]] == ["old", "old", "third"]
     # Other settings (here more epochs) start the results afresh.
-    longer = run(replace(config, epochs=2, seeds=(1,)), progress=False)
+    longer = run(config.model_copy(update={"epochs": 2, "seeds": (1,)}), progress=False)
     assert [r["seed"] for r in longer["seeds"]] == [1]
 
 
@@ -224,11 +223,11 @@ def test_seeds_trained_side_by_side_keep_each_others_results(tmp_path, monkeypat
 
     def seed_2_finishes_meanwhile(job, *args):
         if job.seed == 1:
-            run(replace(job.config, seeds=(2,)), progress=False, command="B")
+            run(job.config.model_copy(update={"seeds": (2,)}), progress=False, command="B")
         return original(job, *args)
 
     monkeypatch.setattr(train_module.SeedTraining, "train", seed_2_finishes_meanwhile)
-    results = run(replace(config, seeds=(1,)), progress=False, command="A")
+    results = run(config.model_copy(update={"seeds": (1,)}), progress=False, command="A")
     assert [(r["seed"], r["command"]) for r in results["seeds"]] == [
         (0, "seed 0"), (1, "A"), (2, "B")]
     assert results["summary"]["mse"]["n"] == 3
