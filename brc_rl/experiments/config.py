@@ -32,8 +32,17 @@ from pydantic import Field, ValidationInfo, field_validator
 from torch import nn
 
 from brc_rl.experiments.schema import (
-    ConfigError, ConfigModel, Registry, apply_overrides, check_type, config_key, parse_scalar, read_yaml,
-    schema_docs, unknown_name, validate_model,
+    ConfigError,
+    ConfigModel,
+    Registry,
+    apply_overrides,
+    check_type,
+    config_key,
+    parse_scalar,
+    read_yaml,
+    schema_docs,
+    unknown_name,
+    validate_model,
 )
 
 __all__ = [
@@ -275,7 +284,9 @@ def check_hyperparams(algo_cls: type, hyperparams: Mapping[str, Any]) -> None:
         if name in RESERVED_HYPERPARAMS:
             raise ConfigError(f"config key {key!r} is set by config key {RESERVED_HYPERPARAMS[name]!r}")
         if name not in valid:
-            raise ConfigError(f"config key {key!r}: {algo_cls.__name__} takes no argument {name!r}; valid: {', '.join(valid)}")
+            raise ConfigError(
+                f"config key {key!r}: {algo_cls.__name__} takes no argument {name!r}; valid: {', '.join(valid)}"
+            )
         if name in hints:
             check_type(key, value, hints[name])
 
@@ -316,7 +327,9 @@ def check_batch_size(algo_cls: type, hyperparams: Mapping[str, Any], n_envs: int
 def _check_wrappers(wrappers: Sequence[Any]) -> None:
     for i, spec in enumerate(wrappers):
         if isinstance(spec, dict) and len(spec) != 1:
-            raise ConfigError(f"config key 'env.wrappers[{i}]': a wrapper with arguments is one {{name: {{...}}}} entry, got {spec!r}")
+            raise ConfigError(
+                f"config key 'env.wrappers[{i}]': a wrapper with arguments is one {{name: {{...}}}} entry, got {spec!r}"
+            )
         name = spec if isinstance(spec, str) else next(iter(spec))
         resolve(WRAPPERS, name, f"env.wrappers[{i}]")
 

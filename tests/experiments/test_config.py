@@ -7,12 +7,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from brc_rl.cli import main
 from brc_rl.experiments import config as cfg
 from brc_rl.experiments.config import (
-    ConfigError, EnvConfig, PolicyConfig, TrainConfig, apply_overrides, config_from_dict, load_config,
+    ConfigError,
+    EnvConfig,
+    PolicyConfig,
+    TrainConfig,
+    apply_overrides,
+    config_from_dict,
+    load_config,
 )
 from brc_rl.experiments.schema import check_type, schema_docs
-from brc_rl.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {

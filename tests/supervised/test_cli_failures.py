@@ -19,7 +19,7 @@ def test_refused_arguments_leave_no_folder(tmp_path, capsys):
     argv = [*ARGS, "--logdir", str(tmp_path / "runs")]
     argv[argv.index("--seq-len") + 1] = "0"
     assert main(argv) == 2
-    assert "seq_len must be >= 1, got 0" in capsys.readouterr().err
+    assert "brc-rl supervised: error: --seq-len: expected an integer >= 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
 
 

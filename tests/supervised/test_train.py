@@ -10,12 +10,10 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from brc_rl.supervised import SupervisedConfig, make_dataset, train_seed
-from brc_rl.supervised.datasets import Batch
 from brc_rl.supervised import train as train_module
+from brc_rl.supervised.datasets import Batch
 from brc_rl.supervised.model import SequenceModel
-from brc_rl.supervised.train import (CHECKPOINT, StopRequest, TrainingInterrupted, run,
-                                     train_step)
-
+from brc_rl.supervised.train import CHECKPOINT, StopRequest, TrainingInterrupted, run, train_step
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
