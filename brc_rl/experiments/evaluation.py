@@ -9,6 +9,7 @@ with a per-step callback that keeps each episode's last ``info``. :func:`evaluat
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -207,9 +208,27 @@ def load_agent(
 
     Returns:
         The agent (of the config's algorithm) and the path it was loaded from.
+
+    Raises:
+        RunError: if there is no such model, or its file cannot be read (truncated,
+            not a model of the run's algorithm), naming the other models of the run.
     """
     model_path = find_model(run_dir, model)
-    return algorithms()[config.algo].load(model_path, device=device), model_path
+    try:
+        return algorithms()[config.algo].load(model_path, device=device), model_path
+    except (AssertionError, ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as error:
+        others = [f"--model {which} ({find_model(run_dir, which).name})" for which in ("latest", "best")
+                  if which != model and _has_model(run_dir, which)]
+        hint = f"; the run also has {', '.join(others)}" if others else "; the run has no other model"
+        raise RunError(f"cannot load {model_path} ({type(error).__name__}: {error}){hint}") from None
+
+
+def _has_model(run_dir: str | Path, which: str) -> bool:
+    try:
+        find_model(run_dir, which)
+    except RunError:
+        return False
+    return True
 
 
 def evaluate(

@@ -82,3 +82,15 @@ def test_foreign_folder_is_never_deleted(config, tmp_path, capsys):
     (run_dir / "notes.txt").write_text("keep me")
     assert main(["train", str(config), "--run-dir", str(run_dir)]) == 2
     assert (run_dir / "notes.txt").read_text() == "keep me"
+
+
+def test_eval_of_a_truncated_model_names_the_file_and_the_other_models(config, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run_dir)]) == 0
+    final = run_dir / "final_model.zip"
+    final.write_bytes(final.read_bytes()[:200])
+    assert main(["eval", str(run_dir), "--episodes", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"brc-rl eval: error: cannot load {final}") and err.count("\n") == 1
+    assert "the run also has --model latest (model_64_steps.zip)" in err
+    assert main(["eval", str(run_dir), "--episodes", "2", "--model", "latest"]) == 0
