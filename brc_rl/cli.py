@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from brc_rl.experiments.utils import write_json  # no torch
+
 #: Exit status of a refused command (bad input), as argparse's.
 EXIT_USAGE = 2
 #: Exit status after Ctrl-C / SIGTERM (the command has said what it kept).
@@ -40,6 +42,14 @@ def _command(subparsers: Any, name: str, func: Callable[[argparse.Namespace], in
     parser = subparsers.add_parser(name, **kwargs)
     parser.set_defaults(func=func, command=name)
     return parser
+
+
+def _report(args: argparse.Namespace, text: str, payload: Any) -> int:
+    """Print ``text``; write ``payload`` to ``--json`` when given. Returns 0."""
+    print(text)
+    if getattr(args, "json", None) is not None:
+        write_json(args.json, payload)
+    return 0
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -133,31 +143,22 @@ def run_eval(args: argparse.Namespace) -> int:
     """Evaluate a run and print its summary."""
     from brc_rl.experiments.config import parse_assignments
     from brc_rl.experiments.evaluation import evaluate
-    from brc_rl.experiments.utils import write_json
 
     result = evaluate(args.run_dir, args.episodes, args.deterministic,
                       parse_assignments(args.env_kwargs, "--env-kwargs"), args.seed, args.model, args.device)
-    print(result.summary())
-    if args.json is not None:
-        write_json(args.json, result.to_dict())
-    return 0
+    return _report(args, result.summary(), result.to_dict())
 
 
 def run_horizon(args: argparse.Namespace) -> int:
     """Evaluate a T-maze run at each length and print the table."""
     from brc_rl.experiments.horizon import format_horizon_table, horizon
-    from brc_rl.experiments.utils import write_json
 
     results, model_path, steps = horizon(args.run_dir, args.lengths, args.episodes, args.seed,
                                          args.model, args.device)
-    print(f"model: {model_path} ({steps} steps)")
-    print(format_horizon_table(results))
-    if args.json is not None:
-        write_json(args.json, {
-            "run_dir": str(args.run_dir), "model": str(model_path), "steps": steps, "seed": args.seed,
-            "results": [vars(r) for r in results.values()],
-        })
-    return 0
+    return _report(args, f"model: {model_path} ({steps} steps)\n{format_horizon_table(results)}", {
+        "run_dir": str(args.run_dir), "model": str(model_path), "steps": steps, "seed": args.seed,
+        "results": [vars(r) for r in results.values()],
+    })
 
 
 def run_bandit_regret(args: argparse.Namespace) -> int:
@@ -165,7 +166,6 @@ def run_bandit_regret(args: argparse.Namespace) -> int:
     import numpy as np
 
     from brc_rl.experiments.bandit import bandit_regrets
-    from brc_rl.experiments.utils import write_json
 
     if args.episodes < 1:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
@@ -173,11 +173,9 @@ def run_bandit_regret(args: argparse.Namespace) -> int:
                              device=args.device)
     mean, sem = float(np.mean(regrets)), float(np.std(regrets) / math.sqrt(len(regrets)))
     mode = "stochastic" if args.stochastic else "deterministic"
-    print(f"{args.run_dir}: mean regret per episode {mean:.2f} +- {sem:.2f} ({len(regrets)} episodes, {mode})")
-    if args.json is not None:
-        write_json(args.json, {"mean_regret": mean, "sem": sem, "episodes": len(regrets),
-                               "deterministic": not args.stochastic})
-    return 0
+    text = f"{args.run_dir}: mean regret per episode {mean:.2f} +- {sem:.2f} ({len(regrets)} episodes, {mode})"
+    return _report(args, text, {"mean_regret": mean, "sem": sem, "episodes": len(regrets),
+                                "deterministic": not args.stochastic})
 
 
 # --------------------------------------------------------------------------- tasks
@@ -205,15 +203,11 @@ def _add_env_commands(subparsers: Any) -> None:
 def run_bandit_baselines(args: argparse.Namespace) -> int:
     """Evaluate the reference agents, print the table, write the JSON if asked."""
     from brc_rl.envs.bandit_baselines import evaluate_baselines, format_baselines_table
-    from brc_rl.experiments.utils import write_json
 
     results = evaluate_baselines(args.arms, args.pulls, args.prior, args.episodes, args.seed, args.ucb_c)
-    print(f"MetaBandit: {args.arms} arms, {args.pulls} pulls, prior {args.prior}, "
-          f"{args.episodes} episodes, seed {args.seed}, UCB1 c = {args.ucb_c:.4g}")
-    print(format_baselines_table(results))
-    if args.json is not None:
-        write_json(args.json, results)
-    return 0
+    head = (f"MetaBandit: {args.arms} arms, {args.pulls} pulls, prior {args.prior}, "
+            f"{args.episodes} episodes, seed {args.seed}, UCB1 c = {args.ucb_c:.4g}")
+    return _report(args, f"{head}\n{format_baselines_table(results)}", results)
 
 
 # --------------------------------------------------------------------------- supervised
