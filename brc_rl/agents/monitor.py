@@ -59,9 +59,8 @@ class MemoryMonitor:
     def summary(self) -> dict[str, float]:
         """The ``memory/layer{k}/<stat>`` values of what was recorded (empty if nothing was)."""
         layers: list[dict[str, float]] = [{} for _ in range(self.num_layers)]
-        if self._states:
-            for layer, value in zip(layers, state_abs_mean(th.stack(self._states, dim=1))):
-                layer["state_abs_mean"] = value
+        for layer, value in zip(layers, state_abs_mean(th.stack(self._states, dim=1)) if self._states else []):
+            layer["state_abs_mean"] = value
         if self._gate_sums is not None:
             for layer, means in zip(layers, gate_means(self._gate_sums, self._gate_count)):
                 layer.update(means)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.vec_env import VecEnv
 
@@ -15,12 +16,21 @@ _CHECKPOINT_RE = re.compile(r"model_(\d+)_steps\.zip")
 
 def list_checkpoints(folder: str | Path) -> list[tuple[int, Path]]:
     """``(steps, path)`` of the ``model_{steps}_steps.zip`` files in ``folder``, oldest first."""
-    found = []
-    for path in Path(folder).glob("model_*_steps.zip"):
-        match = _CHECKPOINT_RE.fullmatch(path.name)
-        if match:
-            found.append((int(match.group(1)), path))
-    return sorted(found)
+    return sorted((int(match[1]), path) for path in Path(folder).glob("model_*_steps.zip")
+                  if (match := _CHECKPOINT_RE.fullmatch(path.name)))
+
+
+def vecnormalize_of(model_path: Path) -> Path:
+    """The VecNormalize statistics saved with a model file (they may not exist):
+    ``final_model.zip`` -> ``final_vecnormalize.pkl``, ``model_{N}_steps.zip`` -> ``vecnormalize_{N}_steps.pkl``."""
+    return model_path.with_name(model_path.stem.replace("model", "vecnormalize") + ".pkl")
+
+
+def save_model(model: BaseAlgorithm, path: Path) -> None:
+    """Save ``model`` to ``path`` and its VecNormalize statistics, if any, to :func:`vecnormalize_of` it."""
+    model.save(path)
+    if (vecnormalize := model.get_vec_normalize_env()) is not None:
+        vecnormalize.save(str(vecnormalize_of(path)))
 
 
 def _next_multiple(steps: int, freq: int) -> int:
@@ -63,15 +73,11 @@ class CheckpointEvery(BaseCallback):
 
     def save(self) -> Path:
         """Write a checkpoint at the current step count, drop old ones; return the model path."""
-        steps = self.model.num_timesteps
-        path = self.folder / f"model_{steps}_steps.zip"
-        self.model.save(path)
-        vecnormalize = self.model.get_vec_normalize_env()
-        if vecnormalize is not None:
-            vecnormalize.save(str(self.folder / f"vecnormalize_{steps}_steps.pkl"))
-        for old_steps, old_path in list_checkpoints(self.folder)[: -self.keep]:
+        path = self.folder / f"model_{self.model.num_timesteps}_steps.zip"
+        save_model(self.model, path)
+        for _, old_path in list_checkpoints(self.folder)[: -self.keep]:
             old_path.unlink()
-            (self.folder / f"vecnormalize_{old_steps}_steps.pkl").unlink(missing_ok=True)
+            vecnormalize_of(old_path).unlink(missing_ok=True)
         return path
 
 
@@ -98,12 +104,12 @@ class EvalEvery(EvalCallback):
         if npz is None or not npz.is_file():
             return
         with np.load(npz) as old:
-            keep = [i for i, t in enumerate(old["timesteps"]) if t <= self.model.num_timesteps]
-            self.evaluations_timesteps = [int(old["timesteps"][i]) for i in keep]
-            self.evaluations_results = [list(old["results"][i]) for i in keep]
-            self.evaluations_length = [list(old["ep_lengths"][i]) for i in keep]
+            keep = old["timesteps"] <= self.model.num_timesteps
+            self.evaluations_timesteps = old["timesteps"][keep].tolist()
+            self.evaluations_results = old["results"][keep].tolist()
+            self.evaluations_length = old["ep_lengths"][keep].tolist()
             if "successes" in old.files:
-                self.evaluations_successes = [list(old["successes"][i]) for i in keep]
+                self.evaluations_successes = old["successes"][keep].tolist()
         if self.evaluations_results:
             self.best_mean_reward = max(float(np.mean(r)) for r in self.evaluations_results)
 

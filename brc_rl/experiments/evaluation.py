@@ -8,6 +8,7 @@ with a per-step callback that keeps each episode's last ``info``. :func:`evaluat
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import zipfile
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ from brc_rl.experiments.run import (
 
 @dataclasses.dataclass
 class Episodes:
-    """Episodes played by :func:`play`, in the order they ended."""
+    """Episodes played by :func:`play`, in the order they ended, and their means."""
 
     returns: list[float]
     """Undiscounted return of each episode (as ``Monitor`` counts it)."""
@@ -45,23 +46,38 @@ class Episodes:
     infos: list[dict[str, Any]]
     """The env's ``info`` at the last step of each episode."""
 
-    def info_values(self, key: str) -> list[Any] | None:
-        """``info[key]`` at the end of every episode; None if some episode's info lacks it."""
-        if not all(key in info for info in self.infos):
-            return None
-        return [info[key] for info in self.infos]
+    def _at_end(self, key: str, cast: type) -> list[Any] | None:
+        return [cast(info[key]) for info in self.infos] if all(key in info for info in self.infos) else None
 
     @property
     def successes(self) -> list[bool] | None:
         """``info["is_success"]`` at the end of each episode (T-maze, MiniGrid); None if not reported."""
-        values = self.info_values("is_success")
-        return None if values is None else [bool(v) for v in values]
+        return self._at_end("is_success", bool)
 
     @property
     def regrets(self) -> list[float] | None:
         """``info["regret"]`` at the end of each episode (MetaBandit); None if not reported."""
-        values = self.info_values("regret")
-        return None if values is None else [float(v) for v in values]
+        return self._at_end("regret", float)
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def std_return(self) -> float:
+        return float(np.std(self.returns))
+
+    @property
+    def mean_length(self) -> float:
+        return float(np.mean(self.lengths))
+
+    @property
+    def success_rate(self) -> float | None:
+        return None if (successes := self.successes) is None else float(np.mean(successes))
+
+    @property
+    def mean_regret(self) -> float | None:
+        return None if (regrets := self.regrets) is None else float(np.mean(regrets))
 
 
 def play(agent: PolicyPredictor, env: VecEnv, episodes: int, deterministic: bool = True) -> Episodes:
@@ -83,9 +99,6 @@ def play(agent: PolicyPredictor, env: VecEnv, episodes: int, deterministic: bool
         episodes: number of episodes (>= 1).
         deterministic: greedy actions (else sampled).
 
-    Returns:
-        The returns, lengths and last infos of the episodes.
-
     Raises:
         ValueError: if episodes < 1.
     """
@@ -106,42 +119,18 @@ def play(agent: PolicyPredictor, env: VecEnv, episodes: int, deterministic: bool
     return Episodes([float(r) for r in returns], [int(n) for n in lengths], infos)
 
 
-@dataclasses.dataclass
-class EvalResult:
-    """Episodes played by :func:`evaluate`."""
+@dataclasses.dataclass(kw_only=True)
+class EvalResult(Episodes):
+    """Episodes played by :func:`evaluate`, with the model that played them."""
 
     model_path: Path
     """The model that played."""
     steps: int
     """Its training step count."""
-    returns: list[float]
-    """Undiscounted return of each episode."""
-    lengths: list[int]
-    """Length of each episode."""
-    successes: list[bool] | None
-    """``info["is_success"]`` at the end of each episode; None if the env does not report it."""
     deterministic: bool
     """Whether actions were greedy."""
     seed: int
     """Seed of the evaluation env (env i of N seeded ``seed + i``)."""
-    regrets: list[float] | None = None
-    """``info["regret"]`` at the end of each episode (MetaBandit); None if the env does not report it."""
-
-    @property
-    def mean_return(self) -> float:
-        return float(np.mean(self.returns))
-
-    @property
-    def std_return(self) -> float:
-        return float(np.std(self.returns))
-
-    @property
-    def success_rate(self) -> float | None:
-        return None if self.successes is None else float(np.mean(self.successes))
-
-    @property
-    def mean_regret(self) -> float | None:
-        return None if self.regrets is None else float(np.mean(self.regrets))
 
     def to_dict(self) -> dict[str, Any]:
         """The episodes and their summary, JSON-ready (``brc-rl eval --json``)."""
@@ -155,13 +144,13 @@ class EvalResult:
     def summary(self) -> str:
         """Lines for the terminal: model, episodes, mean return +- std, success rate."""
         mode = "deterministic" if self.deterministic else "stochastic"
-        if self.successes is None:
+        if (successes := self.successes) is None:
             success = "success rate: n/a (the env reports no info['is_success'])"
         else:
-            success = f"success rate: {self.success_rate:.3f} ({sum(self.successes)}/{len(self.successes)})"
+            success = f"success rate: {self.success_rate:.3f} ({sum(successes)}/{len(successes)})"
         return "\n".join([
             f"model: {self.model_path} ({self.steps} steps)",
-            f"episodes: {len(self.returns)} ({mode}, seed {self.seed}), mean length {np.mean(self.lengths):.1f}",
+            f"episodes: {len(self.returns)} ({mode}, seed {self.seed}), mean length {self.mean_length:.1f}",
             f"mean return: {self.mean_return:.3f} +- {self.std_return:.3f}",
             success,
             *([] if self.regrets is None else [f"mean regret: {self.mean_regret:.3f}"]),
@@ -217,18 +206,13 @@ def load_agent(
     try:
         return algorithms()[config.algo].load(model_path, device=device), model_path
     except (AssertionError, ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as error:
-        others = [f"--model {which} ({find_model(run_dir, which).name})" for which in ("latest", "best")
-                  if which != model and _has_model(run_dir, which)]
+        others = []
+        for which in ("latest", "best"):
+            with contextlib.suppress(RunError):
+                if which != model:
+                    others.append(f"--model {which} ({find_model(run_dir, which).name})")
         hint = f"; the run also has {', '.join(others)}" if others else "; the run has no other model"
         raise RunError(f"cannot load {model_path} ({type(error).__name__}: {error}){hint}") from None
-
-
-def _has_model(run_dir: str | Path, which: str) -> bool:
-    try:
-        find_model(run_dir, which)
-    except RunError:
-        return False
-    return True
 
 
 def evaluate(
@@ -254,9 +238,6 @@ def evaluate(
         n_envs: envs played side by side, env i seeded ``seed + i``; the episodes are
             spread over them as :func:`play` says.
 
-    Returns:
-        The returns, lengths, successes and regrets of the episodes.
-
     Raises:
         RunError: if the folder has no config or no model; ValueError if episodes < 1.
     """
@@ -267,9 +248,8 @@ def evaluate(
     agent, model_path = load_agent(run_dir, config, model, device)
     seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
     stats = vecnormalize_of(model_path if model != "best" else find_model(run_dir, "final"))
-    env = make_env(config.env, n_envs, seed, kwargs=env_kwargs, vecnormalize=stats if stats.is_file() else None,
-                   training=False)
+    env = make_env(config.env, n_envs, seed, kwargs=env_kwargs, vecnormalize=stats, training=False)
     played = play(agent, env, episodes, deterministic)
     env.close()
-    return EvalResult(model_path, int(agent.num_timesteps), played.returns, played.lengths, played.successes,
-                      deterministic, seed, played.regrets)
+    return EvalResult(**vars(played), model_path=model_path, steps=int(agent.num_timesteps),
+                      deterministic=deterministic, seed=seed)

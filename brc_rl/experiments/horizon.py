@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.type_aliases import PolicyPredictor
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -70,9 +69,6 @@ def evaluate_length(
     so every length sees the same goal sides; :func:`~brc_rl.experiments.evaluation.play`
     gives each env exactly one episode, with ``model.predict`` called on all N = n_episodes
     observations at once.
-
-    Returns:
-        The ``HorizonResult`` of that length.
     """
     n_episodes = check_int("n_episodes", n_episodes, 1)
     kwargs = dict(env_kwargs or {})
@@ -83,14 +79,8 @@ def evaluate_length(
     played = play(model, envs, n_episodes, deterministic)
     maze = envs.envs[0].unwrapped
     envs.close()
-    return HorizonResult(
-        corridor_length=maze.corridor_length,
-        horizon=maze.horizon,
-        n_episodes=n_episodes,
-        success_rate=float(np.mean(played.successes)),
-        mean_return=float(np.mean(played.returns)),
-        mean_length=float(np.mean(played.lengths)),
-    )
+    return HorizonResult(maze.corridor_length, maze.horizon, n_episodes, played.success_rate, played.mean_return,
+                         played.mean_length)
 
 
 def evaluate_horizons(
@@ -123,24 +113,17 @@ def evaluate_horizons(
     lengths = [check_int("corridor_length", length, 1) for length in lengths]
     if not lengths:
         raise ValueError("lengths must name at least one corridor length, got none")
-    return {
-        length: evaluate_length(model, length, n_episodes, seed, env_kwargs, deterministic)
-        for length in lengths
-    }
+    return {length: evaluate_length(model, length, n_episodes, seed, env_kwargs, deterministic) for length in lengths}
 
 
 def format_horizon_table(results: Mapping[int, HorizonResult]) -> str:
     """A Markdown table of ``evaluate_horizons``' results, one row per length."""
-    lines = [
+    return "\n".join([
         "| L | step limit | episodes | success rate | mean return | mean length |",
         "|---|---|---|---|---|---|",
-    ]
-    for r in results.values():
-        lines.append(
-            f"| {r.corridor_length} | {r.horizon} | {r.n_episodes} | {r.success_rate:.3f} "
-            f"| {r.mean_return:.3f} | {r.mean_length:.1f} |"
-        )
-    return "\n".join(lines)
+        *(f"| {r.corridor_length} | {r.horizon} | {r.n_episodes} | {r.success_rate:.3f} "
+          f"| {r.mean_return:.3f} | {r.mean_length:.1f} |" for r in results.values()),
+    ])
 
 
 TMAZE_ID = "brc_rl/TMaze-v0"
@@ -157,15 +140,8 @@ def horizon(
     """Evaluate a T-maze run's model at several corridor lengths.
 
     The run's other env kwargs (``action_noise``) are kept; ``corridor_length``
-    is replaced by each length in turn.
-
-    Args:
-        run_dir: a run folder trained on ``brc_rl/TMaze-v0``.
-        lengths: corridor lengths L >= 1.
-        episodes: episodes per length; episode i of every length is reset with seed ``seed + i``.
-        seed: see ``episodes``.
-        model: ``final``, ``latest`` or ``best``.
-        device: torch device of the loaded model.
+    is replaced by each length in turn; episode i of every length is reset with seed
+    ``seed + i``. ``model`` is ``final``, ``latest`` or ``best``.
 
     Returns:
         ``({L: HorizonResult}, model path, training steps of the model)``.

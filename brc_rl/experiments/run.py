@@ -38,7 +38,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from brc_rl.experiments.callbacks import CheckpointEvery, EvalEvery, list_checkpoints
+from brc_rl.experiments.callbacks import CheckpointEvery, EvalEvery, list_checkpoints, save_model, vecnormalize_of
 from brc_rl.experiments.config import (
     ACTIVATIONS,
     FEATURES_EXTRACTORS,
@@ -62,7 +62,6 @@ from brc_rl.experiments.utils import get_device
 CONFIG_FILE = "config.yaml"
 BEST_MODEL = "best_model.zip"
 FINAL_MODEL = "final_model.zip"
-FINAL_VECNORMALIZE = "final_vecnormalize.pkl"
 #: Offset of the evaluation envs' seed from the training seed.
 EVAL_SEED_OFFSET = 1000
 
@@ -95,7 +94,7 @@ def make_env(
         n_envs: number of copies.
         seed: seed of copy 0 (copy i gets seed + i).
         kwargs: overrides of ``env.kwargs``.
-        vecnormalize: saved VecNormalize statistics to load, if any.
+        vecnormalize: saved VecNormalize statistics to load if the file exists (else new ones).
         training: False for evaluation: statistics frozen, rewards not normalised.
     """
     import minigrid  # noqa: F401  (registers MiniGrid-*)
@@ -113,7 +112,7 @@ def make_env(
     )
     if not (env.normalize_obs or env.normalize_reward):
         return vec
-    if vecnormalize is not None:
+    if vecnormalize is not None and Path(vecnormalize).is_file():
         vec = VecNormalize.load(str(vecnormalize), vec)
     else:
         vec = VecNormalize(vec, norm_obs=env.normalize_obs, norm_reward=env.normalize_reward)
@@ -143,28 +142,6 @@ def policy_kwargs(policy: PolicyConfig) -> dict[str, Any]:
     return kwargs
 
 
-def build_model(config: TrainConfig, env: VecEnv, run: RunDir) -> BaseAlgorithm:
-    """The algorithm of ``config`` on ``env``, logging to ``run.tensorboard``.
-
-    Raises:
-        ConfigError: when the algorithm or the policy rejects a value of the config
-            (e.g. a negative learning rate), naming the section it came from.
-    """
-    device = config_device(config)
-    try:
-        return algorithms()[config.algo](
-            config.policy.name,
-            env,
-            policy_kwargs=policy_kwargs(config.policy),
-            tensorboard_log=str(run.tensorboard),
-            seed=config.seed,
-            device=device,
-            **config.hyperparams,
-        )
-    except (ValueError, TypeError, AssertionError) as error:
-        raise ConfigError(f"{config.algo} rejects the config's hyperparams or policy: {error}") from None
-
-
 def config_device(config: TrainConfig) -> Any:
     """The torch device of ``config.device`` (:func:`~brc_rl.experiments.utils.get_device`).
 
@@ -177,57 +154,10 @@ def config_device(config: TrainConfig) -> Any:
         raise ConfigError(f"config key 'device': {error}") from None
 
 
-def build_env(config: TrainConfig, n_envs: int, seed: int, **kwargs: Any) -> VecEnv:
-    """:func:`make_env` of ``config.env``; an env that rejects its kwargs is a ConfigError.
-
-    Raises:
-        ConfigError: naming ``env.kwargs`` and the environment's own message.
-    """
-    try:
-        return make_env(config.env, n_envs, seed, **kwargs)
-    except (ValueError, TypeError) as error:
-        raise ConfigError(f"config key 'env.kwargs': {config.env.id} rejects {config.env.kwargs}: {error}") from None
-
-
 # --------------------------------------------------------------------------- run folders
 def checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
     """``(steps, path)`` of the run's checkpoints, oldest first."""
     return list_checkpoints(RunDir(run_dir).checkpoints)
-
-
-def vecnormalize_of(model_path: Path) -> Path:
-    """The VecNormalize statistics saved with a model file (they may not exist)."""
-    if model_path.name == FINAL_MODEL:
-        return model_path.with_name(FINAL_VECNORMALIZE)
-    return model_path.with_name(model_path.name.replace("model_", "vecnormalize_").replace(".zip", ".pkl"))
-
-
-def trained_anything(run: RunDir) -> bool:
-    """Whether a run folder holds a checkpoint or a final model."""
-    return bool(checkpoints(run.path)) or run.final_model().is_file()
-
-
-def _new_run_dir(config: TrainConfig, run_dir: str | Path | None) -> RunDir:
-    if run_dir is None and config.run_dir is not None:
-        run_dir = config.run_dir
-    if run_dir is not None:
-        run = RunDir(run_dir)
-        if run.path.exists() and any(run.path.iterdir()):
-            if not run.is_run() or trained_anything(run):
-                raise RunError(
-                    f"run dir {str(run)!r} already exists and is not empty; continue it with "
-                    f"'brc-rl train --resume {run}' or choose another --run-dir"
-                )
-            print(f"{run}: nothing was trained there (no checkpoint); starting it again", file=sys.stderr)
-            shutil.rmtree(run.path)
-        return run
-    env = config.env.id.rpartition(":")[2].replace("/", "-")
-    stem = f"{env}_{config.algo}_{config.policy.cell}_s{config.seed}_{time.strftime('%Y%m%d-%H%M%S')}"
-    path, n = Path(config.log_dir) / stem, 1
-    while path.exists():
-        n += 1
-        path = Path(config.log_dir) / f"{stem}_{n}"
-    return RunDir(path)
 
 
 def _learn(
@@ -260,19 +190,8 @@ def _learn(
     finally:
         if eval_env is not None:
             eval_env.close()
-    model.save(run.final_model())
-    vecnormalize = model.get_vec_normalize_env()
-    if vecnormalize is not None:
-        vecnormalize.save(str(run / FINAL_VECNORMALIZE))
+    save_model(model, run.final_model())
     model.get_env().close()
-
-
-def _as_config(config: TrainConfig | Mapping[str, Any] | str | Path) -> TrainConfig:
-    if isinstance(config, (str, Path)):
-        return load_config(config)
-    if isinstance(config, TrainConfig):
-        config = config.model_dump()
-    return config_from_dict(config)
 
 
 def train(
@@ -301,16 +220,44 @@ def train(
         ConfigError: for an invalid config (before anything is written).
         RunError: if ``run_dir`` holds something else or a trained run.
     """
-    config = _as_config(config)
-    run = _new_run_dir(config, run_dir)
+    if isinstance(config, (str, Path)):
+        config = load_config(config)
+    else:
+        config = config_from_dict(config.model_dump() if isinstance(config, TrainConfig) else config)
+    if run_dir is None and config.run_dir is not None:
+        run_dir = config.run_dir
+    if run_dir is not None:
+        run = RunDir(run_dir)
+        if run.path.exists() and any(run.path.iterdir()):
+            if not run.is_run() or checkpoints(run.path) or run.final_model().is_file():
+                raise RunError(
+                    f"run dir {str(run)!r} already exists and is not empty; continue it with "
+                    f"'brc-rl train --resume {run}' or choose another --run-dir"
+                )
+            print(f"{run}: nothing was trained there (no checkpoint); starting it again", file=sys.stderr)
+            shutil.rmtree(run.path)
+    else:
+        env_name = config.env.id.rpartition(":")[2].replace("/", "-")
+        stem = f"{env_name}_{config.algo}_{config.policy.cell}_s{config.seed}_{time.strftime('%Y%m%d-%H%M%S')}"
+        path, n = Path(config.log_dir) / stem, 1
+        while path.exists():
+            n += 1
+            path = Path(config.log_dir) / f"{stem}_{n}"
+        run = RunDir(path)
     config = config.model_copy(update={"run_dir": str(run)})
-    config_device(config)
-    env = build_env(config, config.env.n_envs, config.seed)
+    device = config_device(config)
     try:
-        model = build_model(config, env, run)
-    except ConfigError:
+        env = make_env(config.env, config.env.n_envs, config.seed)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"config key 'env.kwargs': {config.env.id} rejects {config.env.kwargs}: {error}") from None
+    try:
+        model = algorithms()[config.algo](
+            config.policy.name, env, policy_kwargs=policy_kwargs(config.policy), tensorboard_log=str(run.tensorboard),
+            seed=config.seed, device=device, **config.hyperparams,
+        )
+    except (ValueError, TypeError, AssertionError) as error:
         env.close()
-        raise
+        raise ConfigError(f"{config.algo} rejects the config's hyperparams or policy: {error}") from None
     run.path.mkdir(parents=True, exist_ok=True)
     dump_config(config, run.config)
     run.record_command(argv)
@@ -364,9 +311,7 @@ def resume(
         return run.path
     if overrides:
         dump_config(config, run.config)
-    vecnormalize = vecnormalize_of(model_path)
-    env = make_env(config.env, config.env.n_envs, config.seed + steps,
-                   vecnormalize=vecnormalize if vecnormalize.is_file() else None)
+    env = make_env(config.env, config.env.n_envs, config.seed + steps, vecnormalize=vecnormalize_of(model_path))
     model = algorithms()[config.algo].load(model_path, env=env, device=config_device(config))
     model.set_random_seed(config.seed + steps)
     model.tensorboard_log = str(run.tensorboard)

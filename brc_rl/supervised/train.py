@@ -114,29 +114,14 @@ class TrainState:
 
 def build_data(config: SupervisedConfig, seed: int) -> tuple[SequenceData, SequenceData]:
     """Training and test sets of ``seed``: synthetic draws use seeds 2k and 2k + 1."""
-    spec = config.spec
+    classification = config.spec.classification
     params: dict[str, Any] = dict(config.dataset_params())
-    if spec.classification:
+    splits = [{"split": "train"}, {"split": "test"}] if classification else [{}, {}]
+    if classification:
         params.update(permutation_seed=config.permutation_seed, source=config.mnist)
-    train_n, test_n = config.sizes()
-    train_extra = {"split": "train"} if spec.classification else {}
-    test_extra = {"split": "test"} if spec.classification else {}
-    train = make_data(spec.dataset, train_n, 2 * seed, **params, **train_extra)
-    test = make_data(spec.dataset, test_n, 2 * seed + 1, **params, **test_extra)
+    train, test = (make_data(config.spec.dataset, n, 2 * seed + i, **params, **split)
+                   for i, (n, split) in enumerate(zip(config.sizes(), splits)))
     return train, test
-
-
-def epoch_order(seed: int, epoch: int, n: int) -> Tensor:
-    """The shuffled sample order of ``epoch``, a function of (seed, epoch) only."""
-    state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]
-    return torch.randperm(n, generator=torch.Generator().manual_seed(int(state)))
-
-
-def loss_fn(config: SupervisedConfig, pred: Tensor, target: Tensor) -> Tensor:
-    """Cross-entropy for classification, else MSE averaged over every output."""
-    if config.spec.classification:
-        return F.cross_entropy(pred, target)
-    return F.mse_loss(pred, target)
 
 
 def to_device(batch: Batch, device: torch.device | str) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -148,10 +133,11 @@ def to_device(batch: Batch, device: torch.device | str) -> tuple[Tensor, Tensor,
 
 def train_step(config: SupervisedConfig, model: SequenceModel, optimizer: torch.optim.Optimizer,
                batch: Batch, device: torch.device | str) -> tuple[float, bool]:
-    """One Adam update; skipped (returns False) when the loss or a gradient is not finite."""
+    """One Adam update of the cross-entropy (classification) or the MSE averaged over every
+    output; skipped (returns False) when the loss or a gradient is not finite."""
     x, y, lengths = to_device(batch, device)
     optimizer.zero_grad(set_to_none=True)
-    loss = loss_fn(config, model(x, lengths), y)
+    loss = (F.cross_entropy if config.spec.classification else F.mse_loss)(model(x, lengths), y)
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     finite = bool(torch.isfinite(loss)) and all(bool(torch.isfinite(g).all()) for g in grads)
@@ -183,57 +169,6 @@ def evaluate(config: SupervisedConfig, model: SequenceModel, data: SequenceData,
             "macro_f1": macro_f1(pred_all, target_all, data.output_size)}
 
 
-@torch.no_grad()
-def probe_gates(model: SequenceModel, data: SequenceData,
-                device: torch.device | str) -> list[dict[str, float]]:
-    """Per layer ``{"bistable_fraction", "mean_a", "mean_c"}`` on the first 100 test
-    sequences, steps t < length only; empty without gates."""
-    if not model.has_gates:
-        return []
-    model.eval()
-    x, _, lengths = to_device(data.batch(torch.arange(min(GATE_PROBE, len(data)))), device)
-    _, gates = model.forward_with_gates(x, lengths)
-    model.train()
-    valid = None if lengths is None else torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
-    return gate_means(*gate_sums(gates, valid))
-
-
-def save_checkpoint(path: Path, protocol: dict[str, Any], seed: int, model: SequenceModel,
-                    optimizer: torch.optim.Optimizer, state: TrainState) -> None:
-    """Write the checkpoint atomically (a crash while writing keeps the previous one)."""
-    payload = {
-        "protocol": protocol, "seed": seed, "state": state.__dict__,
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                "python": random.getstate(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-    }
-    replace_atomically(path, lambda tmp: torch.save(payload, tmp))
-
-
-def load_checkpoint(path: Path, protocol: dict[str, Any], model: SequenceModel,
-                    optimizer: torch.optim.Optimizer) -> TrainState:
-    """Restore model, optimizer and RNG states; refuse a checkpoint of other settings."""
-    payload = torch.load(path, map_location="cpu", weights_only=False)
-    old = payload["protocol"]
-    diff = [f"{k}: {old.get(k)!r} -> {protocol[k]!r}"
-            for k in RESUME_KEYS if old.get(k) != protocol[k]]
-    if diff:
-        raise ValueError(
-            f"{path} was written with other settings ({'; '.join(diff)}); use another "
-            "--logdir, or --fresh to discard it"
-        )
-    model.load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
-    rng = payload["rng"]
-    torch.set_rng_state(rng["torch"])
-    np.random.set_state(rng["numpy"])
-    random.setstate(rng["python"])
-    if rng["cuda"] is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
-    return TrainState(**payload["state"])
-
-
 def train_seed(
     config: SupervisedConfig,
     seed: int,
@@ -258,8 +193,7 @@ def train_seed(
         TrainingInterrupted: ``stop.requested`` became true (checkpoint written).
         ValueError: the checkpoint holds other settings, or more epochs than asked.
     """
-    job = SeedTraining(config, seed, RunDir(run_dir))
-    return job.train(stop, progress)
+    return SeedTraining(config, seed, RunDir(run_dir)).train(stop, progress)
 
 
 class SeedTraining:
@@ -283,46 +217,63 @@ class SeedTraining:
                 f"{run.path} holds a trained model ({run.final_model('.pt').name}) and no checkpoint to "
                 "resume; it is kept as it is: use another --logdir, or --fresh to train it again"
             )
-        self.state = (load_checkpoint(self.path, self.protocol, self.model, self.optimizer)
-                      if self.path.exists() else TrainState())
+        self.state = self.load() if self.path.exists() else TrainState()
         if self.state.epoch > config.epochs:
             raise ValueError(f"{self.path} has {self.state.epoch} epochs done, more than the "
                              f"{config.epochs} asked")
 
     def train(self, stop: StopRequest | None = None, progress: bool = True) -> dict[str, Any]:
         """Train the remaining epochs, write ``final_model.pt``; return the seed's results."""
-        config, state = self.config, self.state
-        if state.epoch < config.epochs:
+        config, state, final = self.config, self.state, self.run.final_model(".pt")
+        trains = state.epoch < config.epochs
+        if trains:
             with SummaryWriter(str(self.run.tensorboard), purge_step=state.updates or None) as writer:
                 while state.epoch < config.epochs:
                     self.train_epoch(writer, stop or StopRequest(), progress)
                     self.end_epoch(writer)
                     self.save()
-            self.save_final_model()
-        elif not self.run.final_model(".pt").exists():
-            self.save_final_model()
-        return self.results()
-
-    def results(self) -> dict[str, Any]:
-        """The seed's test metrics after its last epoch, its counters and history."""
-        state = self.state
+        if trains or not final.exists():  # the protocol, the seed and the model's state dict
+            payload = {"protocol": self.protocol, "seed": self.seed, "model": self.model.state_dict()}
+            replace_atomically(final, lambda tmp: torch.save(payload, tmp))
         return {"seed": self.seed, **state.history[-1]["test"], "epochs": state.epoch,
                 "updates": state.updates, "skipped_updates": state.skipped,
                 "train_seconds": round(state.train_seconds, 3), "history": state.history}
 
     def save(self) -> None:
-        """Write the checkpoint (see :func:`save_checkpoint`)."""
-        save_checkpoint(self.path, self.protocol, self.seed, self.model, self.optimizer, self.state)
+        """Write the checkpoint atomically (a crash while writing keeps the previous one)."""
+        payload = {
+            "protocol": self.protocol, "seed": self.seed, "state": self.state.__dict__,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+        }
+        replace_atomically(self.path, lambda tmp: torch.save(payload, tmp))
 
-    def save_final_model(self) -> None:
-        """Write ``final_model.pt``: the protocol, the seed and the model's state dict."""
-        payload = {"protocol": self.protocol, "seed": self.seed, "model": self.model.state_dict()}
-        replace_atomically(self.run.final_model(".pt"), lambda tmp: torch.save(payload, tmp))
+    def load(self) -> TrainState:
+        """Restore model, optimizer and RNG states from the checkpoint; refuse one of other settings."""
+        payload = torch.load(self.path, map_location="cpu", weights_only=False)
+        diff = [f"{k}: {payload['protocol'].get(k)!r} -> {self.protocol[k]!r}"
+                for k in RESUME_KEYS if payload["protocol"].get(k) != self.protocol[k]]
+        if diff:
+            raise ValueError(f"{self.path} was written with other settings ({'; '.join(diff)}); use another "
+                             "--logdir, or --fresh to discard it")
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        rng = payload["rng"]
+        torch.set_rng_state(rng["torch"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+        if rng["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        return TrainState(**payload["state"])
 
     def train_epoch(self, writer: SummaryWriter, stop: StopRequest, progress: bool) -> None:
         """The remaining updates of the current epoch; checkpoint on stop or on time."""
         config, state = self.config, self.state
-        batches = epoch_order(self.seed, state.epoch, len(self.train_data)).split(config.batch_size)
+        # The sample order of an epoch is a function of (seed, epoch) only.
+        order = np.random.SeedSequence([self.seed, state.epoch]).generate_state(1, dtype=np.uint64)[0]
+        generator = torch.Generator().manual_seed(int(order))
+        batches = torch.randperm(len(self.train_data), generator=generator).split(config.batch_size)
         bar = tqdm(batches[state.batch:], initial=state.batch, total=len(batches), leave=False,
                    desc=f"seed {self.seed} epoch {state.epoch + 1}/{config.epochs}",
                    disable=not progress)
@@ -356,43 +307,35 @@ class SeedTraining:
         }
         writer.add_scalar("train/loss", record["train_loss"], state.updates)
         writer.add_scalar("train/skipped_updates", state.skipped, state.updates)
+        tests = timing = ""
         if state.epoch % config.eval_every == 0 or state.epoch == config.epochs:
             started = time.perf_counter()
             record["test"] = evaluate(config, self.model, self.test_data, self.device)
-            for name, value in record["test"].items():
-                writer.add_scalar(f"test/{name}", value, state.updates)
-            record["gates"] = probe_gates(self.model, self.test_data, self.device)
-            for key, value in memory_scalars(record["gates"]).items():
+            # Gates on the first 100 test sequences, steps t < length only; none without gates.
+            record["gates"] = []
+            if self.model.has_gates:
+                self.model.eval()
+                probe = torch.arange(min(GATE_PROBE, len(self.test_data)))
+                x, _, lengths = to_device(self.test_data.batch(probe), self.device)
+                with torch.no_grad():
+                    _, gates = self.model.forward_with_gates(x, lengths)
+                self.model.train()
+                valid = None if lengths is None else torch.arange(x.shape[1], device=x.device) < lengths[:, None]
+                record["gates"] = gate_means(*gate_sums(gates, valid))
+            scalars = {**{f"test/{name}": value for name, value in record["test"].items()},
+                       **memory_scalars(record["gates"])}
+            for key, value in scalars.items():
                 writer.add_scalar(key, value, state.updates)
             record["test_seconds"] = round(time.perf_counter() - started, 3)
+            tests = "".join(f", test {name} {value:.4f}" for name, value in record["test"].items())
+            timing = f", test {record['test_seconds']:.1f} s"
         record["train_seconds"] = round(state.train_seconds, 3)
         state.history.append(record)
         state.batch, state.loss_sum, state.loss_count = 0, 0.0, 0
-        tqdm.write(epoch_line(config, self.seed, record), file=sys.stderr)
-
-
-def epoch_line(config: SupervisedConfig, seed: int, record: dict[str, Any]) -> str:
-    """One line per epoch: loss, test metrics and timings of a history ``record``.
-
-    ``train_seconds`` is cumulative (updates only); ``test_seconds`` covers this
-    epoch's evaluation and gate probe.
-    """
-    text = (f"{config.run_name()} seed {seed} epoch {record['epoch']}/{config.epochs}: "
-            f"train loss {record['train_loss']:.4f}")
-    for name, value in record.get("test", {}).items():
-        text += f", test {name} {value:.4f}"
-    text += f" (updates so far {record['train_seconds']:.1f} s"
-    if "test_seconds" in record:
-        text += f", test {record['test_seconds']:.1f} s"
-    return text + ")"
-
-
-def summarize(per_seed: list[dict[str, Any]],
-              metrics: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    """Mean and standard deviation (population, ddof = 0) of each metric over seeds."""
-    return {m: {"mean": float(np.mean([r[m] for r in per_seed])),
-                "std": float(np.std([r[m] for r in per_seed])), "n": len(per_seed)}
-            for m in metrics}
+        # train_seconds is cumulative (updates only); test_seconds covers this epoch's evaluation and gate probe.
+        tqdm.write(f"{config.run_name()} seed {self.seed} epoch {state.epoch}/{config.epochs}: train loss "
+                   f"{record['train_loss']:.4f}{tests} (updates so far {record['train_seconds']:.1f} s{timing})",
+                   file=sys.stderr)
 
 
 def run(
@@ -407,7 +350,9 @@ def run(
     Seeds finished by other invocations into the same run folder, with the same
     settings and epochs, stay in ``results.json`` and count in the mean +- std, so the
     seeds of a long protocol can be trained one at a time (``--seeds 0``, then
-    ``--seeds 1`` ...) or side by side (the file is read when training ends).
+    ``--seeds 1`` ...) or side by side (the file is read when training ends). A results
+    file of other settings or epochs is replaced; an earlier seed without its own
+    ``command`` (older files) gets the file's command.
 
     Args:
         config: the settings.
@@ -419,7 +364,11 @@ def run(
             checked, before anything is written.
 
     Returns:
-        The results: benchmark, cell, protocol, per-seed metrics and their mean +- std.
+        The results: benchmark, cell, protocol, per-seed metrics and their mean +- std
+        (population, ddof = 0).
+
+    Raises:
+        ValueError: if ``results.json`` is there but is no results file.
     """
     run = RunDir(Path(config.logdir) / config.run_name())
     quiet = not progress or len(config.seeds) == 1
@@ -435,15 +384,26 @@ def run(
         trained.append({**job.train(stop, progress), "command": command})
     # Read the earlier seeds only now: another invocation training other seeds of this
     # run side by side may have written results.json since this one started.
-    per_seed = [r for r in earlier_seeds(run.results, config)
-                if r["seed"] not in config.seeds] + trained
-    per_seed.sort(key=lambda r: r["seed"])
+    earlier: list[dict[str, Any]] = []
+    if run.results.exists():
+        try:
+            old = json.loads(run.results.read_text())
+            protocol, seeds, history = old["protocol"], old["seeds"], old["history"]
+        except (json.JSONDecodeError, KeyError) as err:
+            raise ValueError(f"{run.results} is not a results file of brc-rl supervised ({err}); "
+                             "move it away to start this run") from err
+        if all(protocol.get(k) == config.protocol()[k] for k in (*RESUME_KEYS, "epochs")):
+            earlier = [{"command": old.get("command"), **r, "history": history[str(r["seed"])]}
+                       for r in seeds if r["seed"] not in config.seeds]
+    per_seed = sorted(earlier + trained, key=lambda r: r["seed"])
     merged = config.model_copy(update={"seeds": tuple(r["seed"] for r in per_seed)})
     metrics = config.spec.metrics
     results = {
         "format": "brc_rl.supervised.results/1",
         "benchmark": config.benchmark, "cell": config.cell, "protocol": merged.protocol(),
-        "metrics": list(metrics), "summary": summarize(per_seed, metrics),
+        "metrics": list(metrics),
+        "summary": {m: {"mean": float(np.mean(values := [r[m] for r in per_seed])), "std": float(np.std(values)),
+                        "n": len(per_seed)} for m in metrics},
         "seeds": [{k: v for k, v in r.items() if k != "history"} for r in per_seed],
         "history": {str(r["seed"]): r["history"] for r in per_seed},
         "command": command, "torch": torch.__version__,
@@ -452,24 +412,3 @@ def run(
     write_json(run.results, results)
     return results
 
-
-def earlier_seeds(path: Path, config: SupervisedConfig) -> list[dict[str, Any]]:
-    """Per-seed results (with ``history``) in ``path`` written with ``config``'s settings.
-
-    Returns [] when there is no such file or its settings or epochs differ (it is then
-    replaced). A seed without its own ``command`` (files written before commands were
-    stored per seed) gets the file's command, so merging new seeds does not lose it.
-    """
-    if not path.exists():
-        return []
-    try:
-        old = json.loads(path.read_text())
-        protocol, seeds, history = old["protocol"], old["seeds"], old["history"]
-    except (json.JSONDecodeError, KeyError) as err:
-        raise ValueError(f"{path} is not a results file of brc-rl supervised ({err}); "
-                         "move it away to start this run") from err
-    ours = config.protocol()
-    if any(protocol.get(k) != ours[k] for k in (*RESUME_KEYS, "epochs")):
-        return []
-    return [{"command": old.get("command"), **r, "history": history[str(r["seed"])]}
-            for r in seeds]
