@@ -1,7 +1,9 @@
-"""Callbacks of a run folder: checkpoints and evaluation on env-step schedules that survive ``--resume``."""
+"""Callbacks of a run folder: logs, progress, checkpoints and evaluation on env-step
+schedules that survive ``--resume``."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.vec_env import VecEnv
+from tqdm.auto import tqdm
 
 _CHECKPOINT_RE = re.compile(r"model_(\d+)_steps\.zip")
 
@@ -35,6 +38,56 @@ def save_model(model: BaseAlgorithm, path: Path) -> None:
 
 def _next_multiple(steps: int, freq: int) -> int:
     return (steps // freq + 1) * freq
+
+
+class UpdateLogs(BaseCallback):
+    """Write what an update logged (``train/*``, ``memory/*``) at the step of its rollout.
+
+    SB3 writes them with the next rollout's logs, or with whatever writes first (an
+    evaluation in the middle of that rollout), and loses the last update's and the one
+    before an interrupted rollout. This callback writes them as soon as the update is
+    done: at the start of the next rollout (before a checkpoint is saved) and at the end
+    of training, at the step count the update trained on.
+    """
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _dump(self) -> None:
+        if self.logger.name_to_value:
+            self.logger.dump(self.model.num_timesteps)
+
+    _on_rollout_start = _on_training_end = _dump
+
+
+class ProgressBar(BaseCallback):
+    """A progress bar of env steps that counts from the run's step count to where it will end.
+
+    Training runs whole rollouts of ``n_steps * n_envs`` steps until ``total_timesteps``
+    is reached, so the bar ends at the first whole rollout at or past it, and starts at
+    the step count of a resumed model.
+
+    Args:
+        total_timesteps: the run's ``total_timesteps``.
+    """
+
+    def __init__(self, total_timesteps: int) -> None:
+        super().__init__()
+        self.total_timesteps = total_timesteps
+        self.bar: Any = None
+
+    def _on_training_start(self) -> None:
+        start = self.model.num_timesteps
+        rollout = getattr(self.model, "n_steps", 1) * self.model.n_envs
+        end = start + math.ceil(max(self.total_timesteps - start, 0) / rollout) * rollout
+        self.bar = tqdm(initial=start, total=end, unit="step", unit_scale=True, dynamic_ncols=True)
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.model.n_envs)
+        return True
+
+    def _on_training_end(self) -> None:
+        self.bar.close()
 
 
 class CheckpointEvery(BaseCallback):

@@ -38,7 +38,15 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from brc_rl.experiments.callbacks import CheckpointEvery, EvalEvery, list_checkpoints, save_model, vecnormalize_of
+from brc_rl.experiments.callbacks import (
+    CheckpointEvery,
+    EvalEvery,
+    ProgressBar,
+    UpdateLogs,
+    list_checkpoints,
+    save_model,
+    vecnormalize_of,
+)
 from brc_rl.experiments.config import (
     ACTIVATIONS,
     FEATURES_EXTRACTORS,
@@ -165,7 +173,9 @@ def _learn(
 ) -> None:
     """Run ``model.learn`` up to ``config.total_timesteps`` with checkpoints and evaluation, then save."""
     checkpoint = CheckpointEvery(run.checkpoints, config.checkpoint_freq, config.keep_checkpoints)
-    all_callbacks: list[BaseCallback] = [checkpoint]
+    all_callbacks: list[BaseCallback] = [UpdateLogs(), checkpoint]  # logs first: written before a checkpoint
+    if config.progress_bar:
+        all_callbacks.append(ProgressBar(config.total_timesteps))
     eval_env = None
     if config.eval_freq:
         eval_env = make_env(config.env, 1, config.seed + EVAL_SEED_OFFSET, training=False)
@@ -180,7 +190,6 @@ def _learn(
             callback=CallbackList(all_callbacks + list(callbacks)),
             tb_log_name=config.algo,
             reset_num_timesteps=not resumed,
-            progress_bar=config.progress_bar,
         )
     except KeyboardInterrupt:
         path = checkpoint.save()

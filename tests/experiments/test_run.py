@@ -15,7 +15,7 @@ from stable_baselines3.common.vec_env import VecEnvWrapper
 from brc_rl.cli import main
 from brc_rl.experiments.config import config_from_dict
 from brc_rl.experiments.evaluation import evaluate, play
-from brc_rl.experiments.run import checkpoints, make_env, train
+from brc_rl.experiments.run import checkpoints, make_env, resume, train
 
 # 2 envs x 16 steps = 32 steps per rollout; totals are multiples of it.
 TINY = {
@@ -223,3 +223,38 @@ def test_a2c_run_with_vecnormalize_saves_and_reloads_the_statistics(tmp_path):
     env = make_env(config.env, 1, seed=0, vecnormalize=run_dir / "final_vecnormalize.pkl", training=False)
     assert env.obs_rms.count > 128 and not env.training and not env.norm_reward
     assert evaluate(run_dir, episodes=2).success_rate is not None
+
+
+def logged_steps(run_dir: Path, tag: str) -> list[int]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard" / "ppo_1"))
+    events.Reload()
+    return [event.step for event in events.Scalars(tag)]
+
+
+def test_each_update_is_logged_once_at_its_rollout_step_across_a_resume(tmp_path):
+    run_dir = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(dict(TINY, total_timesteps=160, eval_freq=48), run_dir=run_dir, callbacks=[Crash(80)])
+    resume(run_dir)
+    rollouts = [32, 64, 96, 128, 160]  # 2 envs x 16 steps; the crash lost the rollout 64-96, redone
+    assert logged_steps(run_dir, "train/value_loss") == rollouts
+    assert logged_steps(run_dir, "memory/layer0/state_abs_mean") == rollouts
+    assert logged_steps(run_dir, "eval/mean_reward") == [48, 96, 144]  # evaluations keep their own steps
+
+
+def test_progress_bar_runs_from_the_resumed_step_to_the_last_whole_rollout(tmp_path):
+    from brc_rl.experiments.callbacks import ProgressBar
+
+    run_dir = tmp_path / "run"
+    train(dict(TINY, total_timesteps=64, eval_freq=0), run_dir=run_dir)
+    bars = []
+
+    class Recorded(ProgressBar):
+        def _on_training_end(self) -> None:
+            bars.append((self.bar.n, self.bar.total, self.bar.initial))
+            super()._on_training_end()
+
+    resume(run_dir, ["total_timesteps=100"], callbacks=[Recorded(100)])  # rollouts of 32: ends at 128
+    assert bars == [(128, 128, 64)]
