@@ -85,7 +85,7 @@ def _add_rl_commands(subparsers: Any) -> None:
         "mean return +- std and the success rate (info['is_success']).",
     )
     evaluate.add_argument("run_dir", type=Path, help="a run folder written by brc-rl train")
-    evaluate.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
+    evaluate.add_argument("--episodes", type=int, default=100, help="episodes to play (default 100)")
     mode = evaluate.add_mutually_exclusive_group()
     mode.add_argument("--deterministic", dest="deterministic", action="store_true", default=True,
                       help="greedy actions (default)")
@@ -134,7 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         run_dir = train(load_config(args.config, args.overrides), run_dir=args.run_dir, argv=args.argv)
     print(f"run folder: {run_dir}")
-    print(f"evaluate:    brc-rl eval {run_dir} --episodes 100")
+    print(f"evaluate:    brc-rl eval {run_dir}")
     print(f"tensorboard: tensorboard --logdir {Path(run_dir) / 'tensorboard'}")
     return 0
 

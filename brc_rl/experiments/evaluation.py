@@ -217,7 +217,7 @@ def load_agent(
 
 def evaluate(
     run_dir: str | Path,
-    episodes: int = 10,
+    episodes: int = 100,
     deterministic: bool = True,
     env_kwargs: Mapping[str, Any] | None = None,
     seed: int | None = None,
