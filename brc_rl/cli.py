@@ -123,16 +123,20 @@ def _add_rl_commands(subparsers: Any) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Train (or resume) and print the run folder."""
     from brc_rl.experiments.config import ConfigError, load_config
-    from brc_rl.experiments.run import resume, train
 
     if (args.config is None) == (args.resume is None):
         raise ConfigError("give either a CONFIG file or --resume RUN_DIR")
     if args.resume is not None:
         if args.run_dir is not None:
             raise ConfigError("--run-dir cannot be used with --resume (the run folder is RUN_DIR)")
+        from brc_rl.experiments.run import resume
+
         run_dir = resume(args.resume, args.overrides, argv=args.argv)
     else:
-        run_dir = train(load_config(args.config, args.overrides), run_dir=args.run_dir, argv=args.argv)
+        config = load_config(args.config, args.overrides)
+        from brc_rl.experiments.run import train  # SB3 and torch: after the config is read
+
+        run_dir = train(config, run_dir=args.run_dir, argv=args.argv)
     print(f"run folder: {run_dir}")
     print(f"evaluate:    brc-rl eval {run_dir}")
     print(f"tensorboard: tensorboard --logdir {Path(run_dir) / 'tensorboard'}")

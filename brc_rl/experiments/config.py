@@ -25,7 +25,6 @@ from typing import Annotated, Any, get_type_hints
 
 import yaml
 from pydantic import Field, ValidationInfo, field_validator
-from torch import nn
 
 from brc_rl.experiments.schema import (
     ConfigError,
@@ -50,9 +49,11 @@ __all__ = [
 
 # --------------------------------------------------------------------------- registries
 #: Activation names -> torch modules (``policy.activation_fn``).
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU,
-    "gelu": nn.GELU, "silu": nn.SiLU, "selu": nn.SELU, "sigmoid": nn.Sigmoid,
+ACTIVATIONS: dict[str, str | type] = {
+    name: f"torch.nn:{cls}" for name, cls in {
+        "tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU",
+        "gelu": "GELU", "silu": "SiLU", "selu": "SELU", "sigmoid": "Sigmoid",
+    }.items()
 }
 
 #: Features-extractor names -> class or ``"module:attribute"`` path (``policy.features_extractor``).
