@@ -34,11 +34,11 @@ def run_command(args: argparse.Namespace) -> int:
         ValueError: a bad argument, or a checkpoint of other settings.
         OSError: MNIST missing or corrupt (:class:`~brc_rl.supervised.mnist.MnistUnavailableError`).
     """
+    config = model_from_args(SupervisedConfig, args)  # refused before torch is imported
     from brc_rl.experiments.utils import write_json
     from brc_rl.nn import RNN_REGISTRY
     from brc_rl.supervised.train import TrainingInterrupted, checkpoint_path, run, stop_on_signals
 
-    config = model_from_args(SupervisedConfig, args)
     if config.cell not in RNN_REGISTRY:
         raise ValueError(f"unknown cell {config.cell!r}; expected one of {sorted(RNN_REGISTRY)}")
     run_dir = Path(config.logdir) / config.run_name()
