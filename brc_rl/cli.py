@@ -15,6 +15,7 @@ Commands::
     brc-rl horizon RUN_DIR --lengths 20 100 1000
     brc-rl bandit-regret RUN_DIR [--episodes 1000]
     brc-rl bandit-baselines [--arms 2] [--pulls 100]
+    brc-rl report RUNS_OR_SWEEP_DIRS ... [--metric success|return|regret] [--output DIR]
     brc-rl supervised BENCHMARK --cell CELL [...]
     brc-rl supervised-table RESULTS.json ...
 """
@@ -119,6 +120,27 @@ def _add_rl_commands(subparsers: Any) -> None:
     regret.add_argument("--stochastic", action="store_true", help="sampled actions (default greedy)")
     _add_model_args(regret)
 
+    report = _command(
+        subparsers, "report", run_report,
+        help="Markdown tables and learning curves of many runs (seeds, sweeps)",
+        description="Find the run folders (folders with config.yaml) below the given folders, group "
+        "them into tasks (env.id and env.kwargs) and agents (algo, policy.cell and every other "
+        "differing config key), and print per task each agent's final metric, mean +- std over "
+        "seeds (population std) with each seed's value, the env steps at which the seed mean first "
+        "reaches the threshold, env steps per second and the steps trained. Runs without "
+        "evaluations and unfinished runs are listed.",
+    )
+    report.add_argument("paths", nargs="+", type=Path, metavar="RUNS_OR_SWEEP_DIRS",
+                        help="run folders or folders holding them (searched recursively)")
+    report.add_argument("--metric", choices=("success", "return", "regret"), default="success",
+                        help="success: mean of eval successes; return: mean eval return; regret: mean_regret "
+                        "of RUN/eval/regret.json (brc-rl bandit-regret RUN --json RUN/eval/regret.json); "
+                        "default success")
+    report.add_argument("--threshold", type=float, default=None,
+                        help="of the steps-to-threshold column (default 0.95 for success, none otherwise)")
+    report.add_argument("--output", type=Path, default=None, metavar="DIR",
+                        help="also write DIR/report.md and one learning-curve PNG per task there")
+
 
 def run_train(args: argparse.Namespace) -> int:
     """Train (or resume) and print the run folder."""
@@ -180,6 +202,19 @@ def run_bandit_regret(args: argparse.Namespace) -> int:
     text = f"{args.run_dir}: mean regret per episode {mean:.2f} +- {sem:.2f} ({len(regrets)} episodes, {mode})"
     return _report(args, text, {"mean_regret": mean, "sem": sem, "episodes": len(regrets),
                                 "deterministic": not args.stochastic})
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Print the Markdown report; with ``--output`` also write it and the curves there."""
+    from brc_rl.experiments.report import build_report, format_report, plot_curves
+
+    report = build_report(args.paths, args.metric, args.threshold)
+    print(format_report(report), end="")
+    if args.output is not None:
+        figures = plot_curves(report, args.output)
+        (args.output / "report.md").write_text(format_report(report, figures))
+        print(f"wrote {args.output / 'report.md'} and {len(figures)} figure(s)", file=sys.stderr)
+    return 0
 
 
 # --------------------------------------------------------------------------- tasks

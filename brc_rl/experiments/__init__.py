@@ -9,6 +9,7 @@ As rl-baselines3-zoo is to stable-baselines3: this package imports
   the one recurrent play loop (SB3's ``evaluate_policy``) under every evaluation.
 - :mod:`~brc_rl.experiments.horizon`: T-maze horizon generalisation.
 - :mod:`~brc_rl.experiments.bandit`: a bandit agent's regret.
+- :mod:`~brc_rl.experiments.report`: :func:`build_report`, tables and curves of many runs.
 
 Example:
     >>> from brc_rl.experiments import evaluate, train
@@ -29,6 +30,7 @@ _EXPORTS = {
     "evaluate": "evaluation", "EvalResult": "evaluation", "play": "evaluation", "Episodes": "evaluation",
     "horizon": "horizon", "evaluate_horizons": "horizon",
     "bandit_regrets": "bandit",
+    "build_report": "report", "format_report": "report", "plot_curves": "report",
 }
 __all__ = sorted(_EXPORTS)
 
