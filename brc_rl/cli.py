@@ -11,6 +11,8 @@ Commands::
 
     brc-rl train CONFIG.yaml [--set key=value ...] [--run-dir DIR]
     brc-rl train --resume RUN_DIR [--set total_timesteps=N]
+    brc-rl sweep SWEEP.yaml [--dir DIR] [--address ADDRESS]
+    brc-rl sweep --resume DIR [--address ADDRESS]
     brc-rl eval RUN_DIR [--episodes N] [--stochastic] [--env-kwargs key=value ...]
     brc-rl horizon RUN_DIR --lengths 20 100 1000
     brc-rl bandit-regret RUN_DIR [--episodes 1000]
@@ -78,6 +80,24 @@ def _add_rl_commands(subparsers: Any) -> None:
     train.add_argument("--run-dir", type=Path, default=None, help="run folder (default: a new folder under log_dir)")
     train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
                        help="continue RUN_DIR from its latest checkpoint up to total_timesteps")
+
+    sweep = _command(
+        subparsers, "sweep", run_sweep,
+        help="train the trials of a sweep file (a grid or an Optuna search) on Ray Tune, or resume a sweep",
+        description="Train one run folder per trial of a sweep file (a grid of config values, or an Optuna "
+        "search with ASHA early stopping) on Ray Tune, locally on every core or on a cluster with --address. "
+        "Every trial's config is validated before Ray starts. Needs the sweep extra: pip install 'brc-rl[sweep]'. "
+        "Exit status 1 if a trial failed (continue with --resume).",
+    )
+    sweep.add_argument("sweep", nargs="?", type=Path, metavar="SWEEP.yaml", help="sweep file (see configs/sweeps/)")
+    sweep.add_argument("--dir", type=Path, default=None,
+                       help="sweep folder (default: runs/sweeps/{file stem}_{time}); trials go to DIR/trials/NAME")
+    sweep.add_argument("--resume", type=Path, default=None, metavar="DIR",
+                       help="continue the sweep in DIR: finished trials are kept, the others continue from their "
+                       "latest checkpoints")
+    sweep.add_argument("--address", default=None,
+                       help="join the Ray cluster at ADDRESS ('auto': the one started on this machine with "
+                       "'ray start --head'); default: a local Ray on every core")
 
     evaluate = _command(
         subparsers, "eval", run_eval,
@@ -163,6 +183,23 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"evaluate:    brc-rl eval {run_dir}")
     print(f"tensorboard: tensorboard --logdir {Path(run_dir) / 'tensorboard'}")
     return 0
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Run (or resume) a sweep and print its trials; 1 if a trial failed."""
+    from brc_rl.experiments import sweep
+    from brc_rl.experiments.config import ConfigError
+
+    if (args.sweep is None) == (args.resume is None):
+        raise ConfigError("give either a SWEEP file or --resume DIR")
+    if args.resume is not None:
+        if args.dir is not None:
+            raise ConfigError("--dir cannot be used with --resume (the sweep folder is DIR)")
+        result = sweep.resume_sweep(args.resume, args.address, argv=args.argv)
+    else:
+        result = sweep.run_sweep(args.sweep, args.dir, args.address, argv=args.argv)
+    print(result.summary())
+    return 1 if result.failed else 0
 
 
 def run_eval(args: argparse.Namespace) -> int:

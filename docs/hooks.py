@@ -26,8 +26,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # document this checkout, whatever else is installed
-    sys.path.insert(0, str(ROOT))
+
+
+def _this_checkout() -> None:
+    """Put this checkout first on ``sys.path``, so that the docs document it whatever else is
+    installed (mkdocs restores ``sys.path`` after loading the hooks: called again when rendering)."""
+    if sys.path[:1] != [str(ROOT)]:
+        sys.path.insert(0, str(ROOT))
+
+
+_this_checkout()
 
 MARKER = re.compile(r"^<!-- brc-rl: (?P<name>[\w-]+)(?: (?P<arg>\S+))? -->$", re.MULTILINE)
 HELP_WIDTH = 100
@@ -114,6 +122,7 @@ def render(markdown: str) -> str:
 
 
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
+    _this_checkout()
     return render(markdown)
 
 

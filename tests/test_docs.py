@@ -101,6 +101,8 @@ def test_cli_page_has_every_subcommand(hooks):
 
 
 @pytest.mark.parametrize("target", ["brc_rl.experiments.config:TrainConfig",
+                                    "brc_rl.experiments.sweep:SweepConfig",
+                                    "brc_rl.experiments.sweep:SchedulerConfig",
                                     "brc_rl.supervised.protocol:SupervisedConfig"])
 def test_config_page_has_every_key(hooks, target):
     page = hooks.render((ROOT / "docs" / "reference" / "config.md").read_text())

@@ -5,6 +5,8 @@ As rl-baselines3-zoo is to stable-baselines3: this package imports
 
 - :mod:`~brc_rl.experiments.config`: YAML configs (``base:`` files, ``--set`` overrides).
 - :mod:`~brc_rl.experiments.run`: :func:`train` and :func:`resume` into a run folder.
+- :mod:`~brc_rl.experiments.sweep`: :func:`run_sweep` a grid or a search on Ray Tune, each trial a
+  run folder; :func:`resume_sweep`.
 - :mod:`~brc_rl.experiments.evaluation`: :func:`evaluate` a run folder's model; :func:`play`,
   the one recurrent play loop (SB3's ``evaluate_policy``) under every evaluation.
 - :mod:`~brc_rl.experiments.horizon`: T-maze horizon generalisation.
@@ -27,6 +29,7 @@ from typing import Any
 _EXPORTS = {
     "TrainConfig": "config", "load_config": "config", "ConfigError": "config",
     "train": "run", "resume": "run", "RunError": "run",
+    "run_sweep": "sweep", "resume_sweep": "sweep", "load_sweep": "sweep",
     "evaluate": "evaluation", "EvalResult": "evaluation", "play": "evaluation", "Episodes": "evaluation",
     "horizon": "horizon", "evaluate_horizons": "horizon",
     "bandit_regrets": "bandit",

@@ -53,6 +53,24 @@ def parse_scalar(text: str) -> Any:
         raise ConfigError(f"cannot parse value {text!r} as YAML: {error}") from None
 
 
+def read_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """Read a YAML file that holds a mapping, as it is (a ``base:`` key is not resolved).
+
+    Raises:
+        ConfigError: if the file is missing, is not YAML, or is not a mapping (``what`` names it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} {str(path)!r} does not exist")
+    try:
+        data = yaml.load(path.read_text(), Loader=_Loader)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{what} {str(path)!r} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {str(path)!r} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
 def read_yaml(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a config file into a mapping, resolving its ``base:`` chain.
 
@@ -64,14 +82,7 @@ def read_yaml(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
             ``base`` is not a string; or if the chain of bases has a cycle.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
-    try:
-        data = yaml.load(path.read_text(), Loader=_Loader)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
+    data = read_mapping(path)
     if "base" not in data:
         return data
     base = data.pop("base")
