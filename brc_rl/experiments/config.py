@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, get_type_hints
 
 import yaml
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from brc_rl.experiments.schema import (
     ConfigError,
@@ -41,8 +41,8 @@ from brc_rl.experiments.schema import (
 )
 
 __all__ = [
-    "ACTIVATIONS", "FEATURES_EXTRACTORS", "WRAPPERS", "VEC_ENVS", "ConfigError", "EnvConfig", "PolicyConfig",
-    "TrainConfig", "apply_overrides", "config_from_dict", "dump_config", "load_config",
+    "ACTIVATIONS", "FEATURES_EXTRACTORS", "WRAPPERS", "VEC_ENVS", "SB3_CONTRIB_PPO", "ConfigError", "EnvConfig",
+    "PolicyConfig", "TrainConfig", "apply_overrides", "config_from_dict", "dump_config", "load_config",
     "parse_assignments", "parse_scalar", "read_yaml", "schema_docs", "validate",
 ]
 
@@ -102,11 +102,22 @@ def resolve(registry: Mapping[str, Any], name: str, key: str) -> Any:
     return entry
 
 
+#: ``algo`` of sb3-contrib's ``RecurrentPPO``, the LSTM baseline: its policy is an LSTM whose
+#: ``policy_kwargs`` :func:`brc_rl.experiments.run.policy_kwargs` maps from the ``policy`` section.
+SB3_CONTRIB_PPO = "sb3_contrib_ppo"
+
+#: Defaults of ``policy`` keys that follow ``algo`` (where the config does not set them).
+POLICY_DEFAULTS: dict[str, dict[str, str]] = {SB3_CONTRIB_PPO: {"name": "MlpLstmPolicy", "cell": "lstm"}}
+
+
 def algorithms() -> dict[str, type]:
-    """``brc_rl.agents.ALGORITHMS``, imported on first use (torch, SB3)."""
+    """``algo`` names -> classes: ``brc_rl.agents.ALGORITHMS`` and sb3-contrib's ``RecurrentPPO``
+    (:data:`SB3_CONTRIB_PPO`), imported on first use (torch, SB3)."""
+    from sb3_contrib import RecurrentPPO
+
     from brc_rl.agents import ALGORITHMS
 
-    return ALGORITHMS
+    return {**ALGORITHMS, SB3_CONTRIB_PPO: RecurrentPPO}
 
 
 # --------------------------------------------------------------------------- schema
@@ -133,15 +144,18 @@ class PolicyConfig(ConfigModel):
     """The policy and its memory (section ``policy``; becomes ``policy_kwargs``)."""
 
     name: str = "MlpRecurrentPolicy"
-    """Policy alias of the algorithm: ``MlpRecurrentPolicy``, ``CnnRecurrentPolicy``, ``MultiInputRecurrentPolicy``."""
+    """Policy alias of the algorithm: ``MlpRecurrentPolicy``, ``CnnRecurrentPolicy``, ``MultiInputRecurrentPolicy``;
+    for ``sb3_contrib_ppo`` ``MlpLstmPolicy`` (its default), ``CnnLstmPolicy``, ``MultiInputLstmPolicy``."""
     cell: str = "nbrc"
-    """Memory cell (``brc_rl.nn.RNN_REGISTRY``): ``brc``, ``nbrc``, ``gru``, ``lstm``."""
+    """Memory cell (``brc_rl.nn.RNN_REGISTRY``): ``brc``, ``nbrc``, ``gru``, ``lstm``; only ``lstm`` (the default)
+    for ``sb3_contrib_ppo``."""
     hidden_size: int = Field(128, ge=1)
-    """Units per recurrent layer."""
+    """Units per recurrent layer (sb3-contrib: ``lstm_hidden_size``)."""
     num_layers: int = Field(1, ge=1)
-    """Stacked recurrent layers."""
+    """Stacked recurrent layers (sb3-contrib: ``n_lstm_layers``)."""
     shared_memory: bool = False
-    """One memory shared by actor and critic (else the critic has its own)."""
+    """One memory shared by actor and critic, else the critic has its own (sb3-contrib: ``shared_lstm``, and
+    ``enable_critic_lstm`` the opposite)."""
     net_arch: list[int] | dict[str, list[int]] = Field(default_factory=lambda: [64])
     """Hidden layers after the memory: ``[64]`` for both heads or ``{pi: [..], vf: [..]}``."""
     activation_fn: Annotated[str, Registry(ACTIVATIONS)] = "tanh"
@@ -155,7 +169,8 @@ class PolicyConfig(ConfigModel):
     ortho_init: bool = True
     """Orthogonal initialisation of the heads (SB3)."""
     rnn_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Extra keyword arguments of the cell (``brc_rl.nn.make_rnn``), e.g. ``{recurrent_init: orthogonal}`` for nbrc."""
+    """Extra keyword arguments of the cell (``brc_rl.nn.make_rnn``), e.g. ``{recurrent_init: orthogonal}`` for nbrc;
+    none for ``sb3_contrib_ppo``."""
 
     @field_validator("net_arch")
     @classmethod
@@ -176,7 +191,8 @@ class TrainConfig(ConfigModel):
     """A training run (the top level of a config file)."""
 
     algo: str
-    """Algorithm (``brc_rl.agents.ALGORITHMS``): ``ppo`` or ``a2c``."""
+    """Algorithm: ``ppo`` or ``a2c`` (``brc_rl.agents.ALGORITHMS``), or ``sb3_contrib_ppo`` (sb3-contrib's
+    ``RecurrentPPO``, an LSTM)."""
     env: EnvConfig
     """The training environment (section, see ``EnvConfig``)."""
     total_timesteps: int = Field(ge=1)
@@ -205,6 +221,14 @@ class TrainConfig(ConfigModel):
     """Greedy actions in periodic evaluation."""
     progress_bar: bool = True
     """Show SB3's progress bar."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _policy_defaults_of_algo(cls, data: Any) -> Any:
+        algo, policy = (data.get("algo"), data.get("policy", {})) if isinstance(data, Mapping) else (None, None)
+        if isinstance(algo, str) and algo in POLICY_DEFAULTS and isinstance(policy, Mapping):
+            return {**data, "policy": {**POLICY_DEFAULTS[algo], **policy}}
+        return data
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain YAML-ready data (pydantic's ``model_dump()``)."""
@@ -244,11 +268,13 @@ def check_env_kwargs(env_id: str, kwargs: Mapping[str, Any], key: str = "env.kwa
 def validate(config: TrainConfig) -> TrainConfig:
     """Check the names the models cannot check alone; return ``config``.
 
-    The algorithm, its policy alias, the cell, the wrappers, the environment id (registered
-    with Gymnasium once brc_rl.envs and minigrid are imported) and its kwargs, the
-    hyperparameters against the names and annotations of the algorithm's constructor, and
-    ``batch_size`` cutting the rollout along whole environments (k * n_steps, k | n_envs).
-    Imports the algorithm and wrapper classes; builds no environment and no model.
+    The algorithm, its policy alias, the cell (``lstm`` and no ``rnn_kwargs`` for
+    ``sb3_contrib_ppo``), the wrappers, the environment id (registered with Gymnasium once
+    brc_rl.envs and minigrid are imported) and its kwargs, the hyperparameters against the
+    names and annotations of the algorithm's constructor, and, for our algorithms,
+    ``batch_size`` cutting the rollout along whole environments (k * n_steps, k | n_envs;
+    sb3-contrib cuts minibatches of steps and checks its own). Imports the algorithm and
+    wrapper classes; builds no environment and no model.
 
     Raises:
         ConfigError: naming the first bad key and its valid choices.
@@ -257,12 +283,21 @@ def validate(config: TrainConfig) -> TrainConfig:
     import minigrid  # noqa: F401  (registers MiniGrid-*)
 
     import brc_rl.envs  # noqa: F401  (registers brc_rl/*)
-    from brc_rl.agents import valid_batch_sizes
+    from brc_rl.agents import RecurrentOnPolicyAlgorithm, valid_batch_sizes
     from brc_rl.nn import RNN_REGISTRY
 
     algo_cls = resolve(algorithms(), config.algo, "algo")
-    resolve(getattr(algo_cls, "policy_aliases", {}), config.policy.name, "policy.name")
+    aliases = getattr(algo_cls, "policy_aliases", {})
+    if config.policy.name not in aliases:
+        raise ConfigError(f"config key 'policy.name': {unknown_name(config.policy.name, aliases)} "
+                          f"(the policies of algo {config.algo!r})")
     resolve(RNN_REGISTRY, config.policy.cell, "policy.cell")
+    if config.algo == SB3_CONTRIB_PPO and config.policy.cell != "lstm":
+        raise ConfigError(f"config key 'policy.cell': sb3-contrib's RecurrentPPO policy is an LSTM; "
+                          f"set lstm or leave the key out, got {config.policy.cell!r}")
+    if config.algo == SB3_CONTRIB_PPO and config.policy.rnn_kwargs:
+        raise ConfigError(f"config key 'policy.rnn_kwargs': sb3-contrib's RecurrentPPO takes no cell arguments; "
+                          f"leave it empty, got {config.policy.rnn_kwargs!r}")
     for i, spec in enumerate(config.env.wrappers):
         if isinstance(spec, dict) and len(spec) != 1:
             raise ConfigError(
@@ -291,7 +326,8 @@ def validate(config: TrainConfig) -> TrainConfig:
             raise ConfigError(f"config key {key!r} is set by config key {RESERVED_HYPERPARAMS[name]!r}")
         if name not in valid:
             raise ConfigError(
-                f"config key {key!r}: {algo_cls.__name__} takes no argument {name!r}; valid: {', '.join(valid)}"
+                f"config key {key!r}: {algo_cls.__module__.partition('.')[0]}'s {algo_cls.__name__} takes no argument "
+                f"{name!r}; valid: {', '.join(valid)}"
             )
         init = algo_cls.__init__
         if name in init.__annotations__:
@@ -302,7 +338,7 @@ def validate(config: TrainConfig) -> TrainConfig:
                 continue
             check_type(key, value, hint)
 
-    if "batch_size" in params and "n_steps" in params:
+    if issubclass(algo_cls, RecurrentOnPolicyAlgorithm) and "batch_size" in params and "n_steps" in params:
         n_steps = config.hyperparams.get("n_steps", params["n_steps"].default)
         batch_size = config.hyperparams.get("batch_size", params["batch_size"].default)
         valid_sizes = valid_batch_sizes(n_steps, config.env.n_envs)

@@ -51,6 +51,7 @@ from brc_rl.experiments.config import (
     ACTIVATIONS,
     FEATURES_EXTRACTORS,
     RESUME_OVERRIDABLE,
+    SB3_CONTRIB_PPO,
     VEC_ENVS,
     WRAPPERS,
     ConfigError,
@@ -129,18 +130,30 @@ def make_env(
     return vec
 
 
-def policy_kwargs(policy: PolicyConfig) -> dict[str, Any]:
-    """The ``policy_kwargs`` of the algorithm, with names resolved through the registries."""
+def policy_kwargs(policy: PolicyConfig, algo: str = "ppo") -> dict[str, Any]:
+    """The ``policy_kwargs`` of ``algo``, with names resolved through the registries.
+
+    For ``sb3_contrib_ppo`` the memory keys become sb3-contrib's: ``hidden_size`` ->
+    ``lstm_hidden_size``, ``num_layers`` -> ``n_lstm_layers``, ``shared_memory`` ->
+    ``shared_lstm`` and its opposite ``enable_critic_lstm`` (the critic's own LSTM);
+    ``cell`` (``lstm``) and ``rnn_kwargs`` (empty) go nowhere. The other keys are SB3's.
+    """
+    if algo == SB3_CONTRIB_PPO:
+        memory: dict[str, Any] = dict(
+            lstm_hidden_size=policy.hidden_size,
+            n_lstm_layers=policy.num_layers,
+            shared_lstm=policy.shared_memory,
+            enable_critic_lstm=not policy.shared_memory,
+        )
+    else:
+        memory = dict(cell=policy.cell, hidden_size=policy.hidden_size, num_layers=policy.num_layers,
+                      shared_memory=policy.shared_memory, rnn_kwargs=dict(policy.rnn_kwargs))
     kwargs: dict[str, Any] = dict(
-        cell=policy.cell,
-        hidden_size=policy.hidden_size,
-        num_layers=policy.num_layers,
-        shared_memory=policy.shared_memory,
+        **memory,
         net_arch=copy.deepcopy(policy.net_arch),
         activation_fn=resolve(ACTIVATIONS, policy.activation_fn, "policy.activation_fn"),
         normalize_images=policy.normalize_images,
         ortho_init=policy.ortho_init,
-        rnn_kwargs=dict(policy.rnn_kwargs),
     )
     if policy.features_extractor is not None:
         kwargs["features_extractor_class"] = resolve(
@@ -261,8 +274,8 @@ def train(
         raise ConfigError(f"config key 'env.kwargs': {config.env.id} rejects {config.env.kwargs}: {error}") from None
     try:
         model = algorithms()[config.algo](
-            config.policy.name, env, policy_kwargs=policy_kwargs(config.policy), tensorboard_log=str(run.tensorboard),
-            seed=config.seed, device=device, **config.hyperparams,
+            config.policy.name, env, policy_kwargs=policy_kwargs(config.policy, config.algo),
+            tensorboard_log=str(run.tensorboard), seed=config.seed, device=device, **config.hyperparams,
         )
     except (ValueError, TypeError, AssertionError) as error:
         env.close()

@@ -16,20 +16,23 @@ TASKS = {
     "bandit": ("brc_rl/MetaBandit-v0", {"n_arms": 2, "n_pulls": 100, "prior": "independent"}),
     "minigrid_memory": ("brc_rl/MiniGridMemory-v0", {"size": 9, "agent_view_size": 3}),
 }
-GRID = [(task, algo, cell) for task in TASKS for algo in ("ppo", "a2c") for cell in ("nbrc", "brc", "gru", "lstm")]
+CELLS = ("nbrc", "brc", "gru", "lstm")
+#: File-name prefix -> (algo, cells): our two algorithms with every cell, sb3-contrib's LSTM PPO.
+ALGOS = {"ppo": ("ppo", CELLS), "a2c": ("a2c", CELLS), "ppo_sb3": ("sb3_contrib_ppo", ("lstm",))}
+GRID = [(task, prefix, cell) for task in TASKS for prefix, (_, cells) in ALGOS.items() for cell in cells]
 
 
-def test_the_grid_is_exactly_24_files():
+def test_the_grid_is_exactly_27_files():
     files = {p.relative_to(CONFIGS).as_posix() for task in TASKS for p in (CONFIGS / task).glob("*.yaml")}
-    assert files == {f"{task}/{algo}_{cell}.yaml" for task, algo, cell in GRID}
-    assert len(files) == 24
+    assert files == {f"{task}/{prefix}_{cell}.yaml" for task, prefix, cell in GRID}
+    assert len(files) == 27
 
 
-@pytest.mark.parametrize(("task", "algo", "cell"), GRID, ids=[f"{t}/{a}_{c}" for t, a, c in GRID])
-def test_each_config_trains_its_task_algo_and_cell(task, algo, cell):
-    config = load_config(CONFIGS / task / f"{algo}_{cell}.yaml")
+@pytest.mark.parametrize(("task", "prefix", "cell"), GRID, ids=[f"{t}/{a}_{c}" for t, a, c in GRID])
+def test_each_config_trains_its_task_algo_and_cell(task, prefix, cell):
+    config = load_config(CONFIGS / task / f"{prefix}_{cell}.yaml")
     env_id, kwargs = TASKS[task]
-    assert (config.algo, config.policy.cell, config.env.id) == (algo, cell, env_id)
+    assert (config.algo, config.policy.cell, config.env.id) == (ALGOS[prefix][0], cell, env_id)
     assert config.env.kwargs == kwargs
     if task == "minigrid_memory":
         assert config.policy.features_extractor == "minigrid_cnn"
@@ -42,6 +45,13 @@ def test_cells_of_a_task_and_algo_differ_only_in_the_cell(task, algo):
     for cell in ("brc", "gru", "lstm"):
         data = read_yaml(CONFIGS / task / f"{algo}_{cell}.yaml")
         assert data == deep_merge(base, {"policy": {"cell": cell}})
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_sb3_contrib_configs_are_the_ppo_lstm_ones_with_its_algorithm(task):
+    ours = read_yaml(CONFIGS / task / "ppo_lstm.yaml")
+    data = read_yaml(CONFIGS / task / "ppo_sb3_lstm.yaml")
+    assert data == deep_merge(ours, {"algo": "sb3_contrib_ppo", "policy": {"name": "MlpLstmPolicy"}})
 
 
 def write(folder: Path, name: str, text: str) -> Path:
