@@ -236,7 +236,7 @@ def test_denoising_recall_script_splits_the_test_mse_by_answer_step(tmp_path):
     import importlib.util
     from pathlib import Path
 
-    script = Path(__file__).parents[2] / "benchmarks" / "denoising_recall.py"
+    script = Path(__file__).parents[2] / "scripts" / "denoising_recall.py"
     spec = importlib.util.spec_from_file_location("denoising_recall", script)
     recall = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(recall)

@@ -8,7 +8,7 @@ A cell that keeps only the sum of the five (unit-variance) values and answers th
 mean m = (x_t1 + ... + x_t5) / 5 at every step scores 1 - 1/5 = 0.8 at each one; the
 second row, the mean squared distance of each answer to m, tells that case apart.
 
-    PYTHONPATH=. python benchmarks/denoising_recall.py \
+    PYTHONPATH=. python scripts/denoising_recall.py \
         results/supervised/denoising-seq_len400-forget200-brc --seed 0
 
 Reads the seed's ``final_model.pt`` (or, for a run still training, its checkpoint) and

@@ -5,7 +5,7 @@ seeds, each seed faint); the paper's 50-epoch value of the same cell dashed, sam
 A run still in progress is plotted from its seed's ``checkpoint.pt`` (labelled with the
 epochs done so far).
 
-    PYTHONPATH=. python benchmarks/plot_supervised_curves.py \
+    PYTHONPATH=. python scripts/plot_supervised_curves.py \
         results/supervised/*/results.json --output results/supervised_curves.png
 """
 

@@ -1,6 +1,6 @@
 """Plot success rate against corridor length from ``brc-rl horizon --json`` files.
 
-    python benchmarks/tmaze_horizon_plot.py OUT.png "panel:TITLE" LABEL=FILE.json [...] ["panel:TITLE" ...]
+    python scripts/tmaze_horizon_plot.py OUT.png "panel:TITLE" LABEL=FILE.json [...] ["panel:TITLE" ...]
 
 Each ``panel:TITLE`` starts a new panel (side by side) holding the files that follow it.
 """
