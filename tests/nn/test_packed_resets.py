@@ -154,3 +154,19 @@ def test_single_plain_call_unless_resets_inside(name, case, monkeypatch):
         ref_out, ref_h = rnn(x[:, 1:])
         torch.testing.assert_close(out[:, 1:], ref_out)
         torch.testing.assert_close(h_n[:, 1:], ref_h)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", sorted(CLASSES))
+def test_cuda_packed_equals_cpu(name):
+    torch.manual_seed(0)
+    rnn = CLASSES[name](3, 5, 2)
+    x, hx = torch.randn(17, 4, 3), torch.randn(2, 4, rnn.state_size)
+    resets = torch.rand(17, 4) < 0.2
+    out, h_n = rnn(x, hx, resets)
+    rnn.cuda()
+    assert rnn._packs(x.cuda())
+    out_c, h_n_c = rnn(x.cuda(), hx.cuda(), resets.cuda())
+    torch.testing.assert_close(out_c.cpu(), out, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(h_n_c.cpu(), h_n, atol=1e-5, rtol=1e-4)
