@@ -162,15 +162,27 @@ def _add_rl_commands(subparsers: Any) -> None:
                         help="also write DIR/report.md and one learning-curve PNG per task there")
 
 
+def _resuming(given: Path | None, resume: Path | None, folder: Path | None, names: tuple[str, str, str]) -> bool:
+    """Whether a command resumes: exactly one of a FILE and ``--resume DIR``, no folder option with the latter.
+
+    Args:
+        names: the file's name, the resumed folder's name and the folder option's, for the messages.
+    """
+    from brc_rl.experiments.schema import ConfigError
+
+    file, folder_name, option = names
+    if (given is None) == (resume is None):
+        raise ConfigError(f"give either a {file} file or --resume {folder_name}")
+    if resume is not None and folder is not None:
+        raise ConfigError(f"{option} cannot be used with --resume (the folder is {folder_name})")
+    return resume is not None
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Train (or resume) and print the run folder."""
-    from brc_rl.experiments.config import ConfigError, load_config
+    from brc_rl.experiments.config import load_config
 
-    if (args.config is None) == (args.resume is None):
-        raise ConfigError("give either a CONFIG file or --resume RUN_DIR")
-    if args.resume is not None:
-        if args.run_dir is not None:
-            raise ConfigError("--run-dir cannot be used with --resume (the run folder is RUN_DIR)")
+    if _resuming(args.config, args.resume, args.run_dir, ("CONFIG", "RUN_DIR", "--run-dir")):
         from brc_rl.experiments.run import resume
 
         run_dir = resume(args.resume, args.overrides, argv=args.argv)
@@ -187,14 +199,10 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_sweep(args: argparse.Namespace) -> int:
     """Run (or resume) a sweep and print its trials; 1 if a trial failed."""
-    from brc_rl.experiments import sweep
-    from brc_rl.experiments.config import ConfigError
+    resuming = _resuming(args.sweep, args.resume, args.dir, ("SWEEP", "DIR", "--dir"))
+    from brc_rl.experiments import sweep  # SB3 and torch: after the arguments are checked
 
-    if (args.sweep is None) == (args.resume is None):
-        raise ConfigError("give either a SWEEP file or --resume DIR")
-    if args.resume is not None:
-        if args.dir is not None:
-            raise ConfigError("--dir cannot be used with --resume (the sweep folder is DIR)")
+    if resuming:
         result = sweep.resume_sweep(args.resume, args.address, argv=args.argv)
     else:
         result = sweep.run_sweep(args.sweep, args.dir, args.address, argv=args.argv)

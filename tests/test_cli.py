@@ -24,6 +24,9 @@ def run_python(code: str) -> subprocess.CompletedProcess:
         (["train", "missing.yaml"], "brc-rl train: error: config file 'missing.yaml' does not exist"),
         (["train", "configs/quickstart.yaml", "--set", "seed=x"], "brc-rl train: error: config key 'seed'"),
         (["supervised", "copy-first", "--cell", "nbrc", "--epochs", "0"], "brc-rl supervised: error: --epochs"),
+        (["train"], "brc-rl train: error: give either a CONFIG file or --resume RUN_DIR"),
+        (["train", "--resume", "r", "--run-dir", "s"], "brc-rl train: error: --run-dir cannot be used with --resume"),
+        (["sweep", "--resume", "r", "--dir", "s"], "brc-rl sweep: error: --dir cannot be used with --resume"),
     ],
 )
 def test_help_and_refusals_import_no_torch(argv, message):
