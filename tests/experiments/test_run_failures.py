@@ -8,17 +8,10 @@ import yaml
 
 from brc_rl.cli import main
 from brc_rl.experiments.run import checkpoints
+from tests.experiments.test_run import TINY as RUN_TINY
 
-TINY = {
-    "algo": "ppo",
-    "env": {"id": "brc_rl/TMaze-v0", "kwargs": {"corridor_length": 2}, "n_envs": 2},
-    "policy": {"cell": "gru", "hidden_size": 8, "net_arch": [8]},
-    "hyperparams": {"n_steps": 16, "batch_size": 32, "n_epochs": 1},
-    "total_timesteps": 64,
-    "checkpoint_freq": 32,
-    "eval_freq": 0,
-    "progress_bar": False,
-}
+# test_run's tiny T-maze run, shorter, with GRU, without periodic evaluation
+TINY = {**RUN_TINY, "policy": {**RUN_TINY["policy"], "cell": "gru"}, "total_timesteps": 64, "eval_freq": 0}
 
 
 @pytest.fixture
