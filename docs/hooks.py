@@ -40,7 +40,7 @@ _this_checkout()
 MARKER = re.compile(r"^<!-- brc-rl: (?P<name>[\w-]+)(?: (?P<arg>\S+))? -->$", re.MULTILINE)
 HELP_WIDTH = 100
 #: Figures of results/ published with the results pages.
-RESULT_FIGURES = ("results/supervised_curves.png", "results/tmaze_horizon.png")
+RESULT_FIGURES = tuple(sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("results/**/*.png")))
 
 
 # --------------------------------------------------------------------------- CLI

@@ -143,9 +143,12 @@ def test_included_files_and_figures_exist(hooks):
     for page in (ROOT / "docs").rglob("*.md"):
         for match in hooks.MARKER.finditer(page.read_text()):
             if match["name"] == "include":
-                assert (ROOT / match["arg"]).is_file(), (page, match["arg"])
-    for figure in hooks.RESULT_FIGURES:
-        assert (ROOT / figure).is_file()
+                included = ROOT / match["arg"]
+                assert included.is_file(), (page, match["arg"])
+                # every figure an included results file shows is published with the site
+                for image in re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", included.read_text()):
+                    figure = (included.parent / image).resolve().relative_to(ROOT)
+                    assert str(figure) in hooks.RESULT_FIGURES, (match["arg"], image)
 
 
 # --------------------------------------------------------------------------- file names
