@@ -268,10 +268,17 @@ def read_run(path: str | os.PathLike[str], metric: str) -> Run:
 
 # --------------------------------------------------------------------------- grouping
 def agent_names(runs: Sequence[Run]) -> list[str]:
-    """``algo cell`` plus the keys (not :data:`IGNORED_KEYS`) that differ between ``runs`` of a task."""
+    """``algo cell`` plus the keys (not :data:`IGNORED_KEYS`) that differ between ``runs`` of a task
+    among runs of one algorithm (a key that only follows the algorithm, as ``policy.name``, is not named)."""
     keys = sorted({k for run in runs for k in run.config} - {*IGNORED_KEYS, "algo", "policy.cell", "env.id"})
+    def varies_within_an_algo(key: str) -> bool:  # e.g. policy.name follows the algo: not named
+        values: dict[str, set[str]] = {}
+        for run in runs:
+            values.setdefault(str(run.config.get("algo")), set()).add(repr(run.config.get(key)))
+        return any(len(v) > 1 for v in values.values())
+
     differing = [k for k in keys if not k.startswith("env.kwargs.")
-                 and len({repr(run.config.get(k)) for run in runs}) > 1]
+                 and len({repr(run.config.get(k)) for run in runs}) > 1 and varies_within_an_algo(k)]
     return [" ".join([str(run.config.get("algo")), str(run.config.get("policy.cell")),
                       *(f"{k}={run.config.get(k)}" for k in differing)]) for run in runs]
 

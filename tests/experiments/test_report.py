@@ -186,3 +186,19 @@ def test_help_imports_neither_torch_nor_matplotlib():
     code = ("import sys; from brc_rl.cli import build_parser; build_parser().format_help(); "
             "print(sorted({'torch', 'matplotlib', 'tensorboard'} & set(sys.modules)))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_keys_that_only_follow_the_algorithm_do_not_name_agents():
+    from types import SimpleNamespace
+
+    from brc_rl.experiments.report import agent_names
+
+    runs = [SimpleNamespace(config={"algo": algo, "policy.cell": "lstm", "policy.name": name,
+                                    "hyperparams.learning_rate": lr})
+            for algo, name, lr in [("ppo", "MlpRecurrentPolicy", 1e-3), ("sb3_contrib_ppo", "MlpLstmPolicy", 1e-3),
+                                   ("ppo", "MlpRecurrentPolicy", 3e-4)]]
+    assert agent_names(runs) == [  # policy.name follows the algo; the learning rate varies within ppo
+        "ppo lstm hyperparams.learning_rate=0.001",
+        "sb3_contrib_ppo lstm hyperparams.learning_rate=0.001",
+        "ppo lstm hyperparams.learning_rate=0.0003",
+    ]
