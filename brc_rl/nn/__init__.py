@@ -3,7 +3,15 @@ behind the same interface (with ``resets``), the ``make_rnn`` registry, and the 
 statistics logged as ``memory/layer{k}/<stat>`` (:mod:`brc_rl.nn.stats`)."""
 
 from brc_rl.nn.baselines import GRU, LSTM
-from brc_rl.nn.functional import bistable_scan, bistable_scan_reference, bistable_step
+from brc_rl.nn.functional import (
+    bistable_scan,
+    bistable_scan_reference,
+    bistable_step,
+    gru_scan,
+    gru_scan_reference,
+    lstm_scan,
+    lstm_scan_reference,
+)
 from brc_rl.nn.modules import BRC, NBRC, BRCCell, NBRCCell
 from brc_rl.nn.registry import RNN_REGISTRY, make_rnn
 from brc_rl.nn.stats import (
@@ -18,6 +26,7 @@ from brc_rl.nn.stats import (
 
 __all__ = [
     "BRC", "NBRC", "BRCCell", "NBRCCell", "GRU", "LSTM", "RNN_REGISTRY", "make_rnn",
-    "bistable_scan", "bistable_scan_reference", "bistable_step",
+    "bistable_scan", "bistable_scan_reference", "bistable_step", "gru_scan", "gru_scan_reference",
+    "lstm_scan", "lstm_scan_reference",
     "GATE_STATS", "MEMORY_STATS", "gate_means", "gate_sums", "memory_key", "memory_scalars", "state_abs_mean",
 ]

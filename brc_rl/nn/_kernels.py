@@ -1,4 +1,4 @@
-"""Numba CPU kernels for the BRC / nBRC recurrence over a whole sequence.
+"""Numba CPU kernels for the BRC / nBRC (and GRU, at the end) recurrences over a whole sequence.
 
 The input projections ``pre = x U^T + b`` of a whole sequence are computed beforehand
 as one matrix product, so these kernels only run the recurrence. Every batch element
@@ -89,6 +89,16 @@ def _unit_backward(g, x, a, c, z):
     return dp_a, dp_c, dp_h, g * c + dp_h * a
 
 
+@njit(inline="always", fastmath=True)
+def _add_rows(out, rows, v):
+    """out += rows^T v: the rows of ``rows`` (len(v), len(out)) weighted by v, as rank-1 updates."""
+    for k in range(v.shape[0]):
+        vk = v[k]
+        rk = rows[k]
+        for i in range(out.shape[0]):
+            out[i] += rk[i] * vk
+
+
 @njit(parallel=True, fastmath=True, cache=True)
 def brc_forward(pre, wa, wc, h0, resets, h_out, a_out, c_out, z_out):  # pragma: no cover
     T, N, H3 = pre.shape
@@ -147,11 +157,7 @@ def nbrc_forward(pre, w_t, h0, resets, h_out, a_out, c_out, z_out):  # pragma: n
                 x[:] = 0
             p = pre[t, n]
             r[:] = p[: 2 * H]
-            for k in range(H):  # r += [W_a; W_c] x, as rank-1 updates of rows of w_t
-                xk = x[k]
-                wk = w_t[k]
-                for i in range(2 * H):
-                    r[i] += wk[i] * xk
+            _add_rows(r, w_t, x)  # r += [W_a; W_c] x
             for j in range(H):
                 a, c, z, h = _unit_forward(x[j], r[j], r[H + j], p[2 * H + j])
                 a_out[t, n, j] = a
@@ -183,9 +189,176 @@ def nbrc_backward(dh, h0, h, a_all, c_all, z_all, w, resets, dpre, dh0):  # prag
             if reset:
                 carry[:] = 0
             else:
-                for i in range(2 * H):  # carry += [W_a; W_c]^T [dp_a; dp_c]
-                    di = d[i]
-                    wi = w[i]
-                    for k in range(H):
-                        carry[k] += wi[k] * di
+                _add_rows(carry, w, d[: 2 * H])  # carry += [W_a; W_c]^T [dp_a; dp_c]
         dh0[n] = carry
+
+
+# ---------------------------------------------------------------------------------------
+# GRU (torch.nn.GRU's equations and gate order r, z, n) over a whole sequence.
+#
+#   pre:  (T, N, 3H) input projections x W_ih^T + b_ih, blocks [p_r | p_z | p_n]
+#   w_t:  (H, 3H) W_hh^T for the forward, w (3H, H) = W_hh for the backward, b: (3H,) b_hh
+#   q = x W_hh^T + b_hh = [q_r | q_z | q_n]   (x = h_{t-1}, or 0 after a reset)
+#   r = sigmoid(p_r + q_r), z = sigmoid(p_z + q_z), n = tanh(p_n + r q_n)
+#   h = (1 - z) n + z x = n + z (x - n)
+#
+# Backward, with g = dL/dh_t (from the output and from step t+1):
+#   dp_n = g (1 - z) (1 - n^2),  dp_z = g (x - n) z (1 - z),  dp_r = dp_n q_n r (1 - r)
+#   dq = [dp_r | dp_z | dp_n r]
+#   dL/dx = g z + W_hh^T dq
+# dW_hh = sum_t dq x^T and db_hh = sum_t dq are matrix products / sums the caller does.
+# ---------------------------------------------------------------------------------------
+
+
+@njit(inline="always", fastmath=True)
+def _sigmoid(x):
+    one, half = np.float32(1), np.float32(0.5)
+    return (one + _tanh(x * half)) * half
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def gru_forward(pre, w_t, b, h0, resets, h_out, r_out, z_out, n_out, qn_out):  # pragma: no cover
+    T, N, H3 = pre.shape
+    H = H3 // 3
+    for s in prange(N):
+        x = h0[s].copy()
+        q = np.empty(H3, dtype=pre.dtype)
+        for t in range(T):
+            q[:] = b
+            if resets[t, s]:
+                x[:] = 0
+            else:
+                _add_rows(q, w_t, x)  # q += W_hh x
+            p = pre[t, s]
+            for j in range(H):
+                r = _sigmoid(p[j] + q[j])
+                z = _sigmoid(p[H + j] + q[H + j])
+                qn = q[2 * H + j]
+                n = _tanh(p[2 * H + j] + r * qn)
+                h = n + z * (x[j] - n)
+                r_out[t, s, j] = r
+                z_out[t, s, j] = z
+                n_out[t, s, j] = n
+                qn_out[t, s, j] = qn
+                h_out[t, s, j] = h
+                x[j] = h
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def gru_backward(dh, h0, h, r_all, z_all, n_all, qn_all, w, resets, dpre, dq, dh0):  # pragma: no cover
+    T, N, H = h.shape
+    one = np.float32(1)
+    for s in prange(N):
+        carry = np.zeros(H, dtype=h.dtype)
+        for t in range(T - 1, -1, -1):
+            reset = resets[t, s]
+            prev = h0[s] if t == 0 else h[t - 1, s]
+            dp = dpre[t, s]
+            d = dq[t, s]
+            for j in range(H):
+                x = np.float32(0) if reset else prev[j]
+                g = dh[t, s, j] + carry[j]
+                r = r_all[t, s, j]
+                z = z_all[t, s, j]
+                n = n_all[t, s, j]
+                dp_n = g * (one - z) * (one - n * n)
+                dp_z = g * (x - n) * z * (one - z)
+                dp_r = dp_n * qn_all[t, s, j] * r * (one - r)
+                dp[j] = dp_r
+                dp[H + j] = dp_z
+                dp[2 * H + j] = dp_n
+                d[j] = dp_r
+                d[H + j] = dp_z
+                d[2 * H + j] = dp_n * r
+                carry[j] = g * z
+            if reset:
+                carry[:] = 0
+            else:
+                _add_rows(carry, w, d)  # carry += W_hh^T dq
+        dh0[s] = carry
+
+
+# ---------------------------------------------------------------------------------------
+# LSTM (torch.nn.LSTM's equations and gate order i, f, g, o) over a whole sequence.
+#
+#   pre:  (T, N, 4H) x W_ih^T + b_ih + b_hh, blocks [i | f | g | o]
+#   w_t:  (H, 4H) W_hh^T for the forward, w (4H, H) = W_hh for the backward
+#   q = pre + W_hh x   (x, y = h_{t-1}, c_{t-1}, or 0 after a reset)
+#   i, f, o = sigmoid(q_i, q_f, q_o), g = tanh(q_g)
+#   c = f y + i g, h = o tanh(c)
+#
+# Backward, with gh = dL/dh_t and gc = dL/dc_t (each from the output and from step t+1):
+#   gc += gh o (1 - tanh(c)^2)
+#   dq = [gc g i (1 - i) | gc y f (1 - f) | gc i (1 - g^2) | gh tanh(c) o (1 - o)]
+#   dL/dx = W_hh^T dq, dL/dy = gc f
+# dW_hh = sum_t dq x^T is a matrix product the caller does.
+# ---------------------------------------------------------------------------------------
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def lstm_forward(pre, w_t, h0, c0, resets, h_out, c_out, i_out, f_out, g_out, o_out, tc_out):  # pragma: no cover
+    T, N, H4 = pre.shape
+    H = H4 // 4
+    for s in prange(N):
+        x = h0[s].copy()
+        y = c0[s].copy()
+        q = np.empty(H4, dtype=pre.dtype)
+        for t in range(T):
+            q[:] = pre[t, s]
+            if resets[t, s]:
+                x[:] = 0
+                y[:] = 0
+            else:
+                _add_rows(q, w_t, x)  # q += W_hh x
+            for j in range(H):
+                i = _sigmoid(q[j])
+                f = _sigmoid(q[H + j])
+                g = _tanh(q[2 * H + j])
+                o = _sigmoid(q[3 * H + j])
+                c = f * y[j] + i * g
+                tc = _tanh(c)
+                h = o * tc
+                i_out[t, s, j] = i
+                f_out[t, s, j] = f
+                g_out[t, s, j] = g
+                o_out[t, s, j] = o
+                tc_out[t, s, j] = tc
+                c_out[t, s, j] = c
+                h_out[t, s, j] = h
+                x[j] = h
+                y[j] = c
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def lstm_backward(dh, dc, c0, c_all, i_all, f_all, g_all, o_all, tc_all, w, resets,  # pragma: no cover
+                  dpre, dh0, dc0):
+    T, N, H = c_all.shape
+    one = np.float32(1)
+    for s in prange(N):
+        carry_h = np.zeros(H, dtype=c_all.dtype)
+        carry_c = np.zeros(H, dtype=c_all.dtype)
+        for t in range(T - 1, -1, -1):
+            reset = resets[t, s]
+            prev_c = c0[s] if t == 0 else c_all[t - 1, s]
+            d = dpre[t, s]
+            for j in range(H):
+                y = np.float32(0) if reset else prev_c[j]
+                i = i_all[t, s, j]
+                f = f_all[t, s, j]
+                g = g_all[t, s, j]
+                o = o_all[t, s, j]
+                tc = tc_all[t, s, j]
+                gh = dh[t, s, j] + carry_h[j]
+                gc = dc[t, s, j] + carry_c[j] + gh * o * (one - tc * tc)
+                d[j] = gc * g * i * (one - i)
+                d[H + j] = gc * y * f * (one - f)
+                d[2 * H + j] = gc * i * (one - g * g)
+                d[3 * H + j] = gh * tc * o * (one - o)
+                carry_c[j] = gc * f
+            carry_h[:] = 0
+            if reset:
+                carry_c[:] = 0
+            else:
+                _add_rows(carry_h, w, d)  # carry_h = W_hh^T dq
+        dh0[s] = carry_h
+        dc0[s] = carry_c

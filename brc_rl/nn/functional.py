@@ -86,6 +86,25 @@ def _sync_numba_threads() -> None:
             torch.set_num_threads(torch_threads)
 
 
+def _kernel_inputs(*tensors: Tensor) -> list[Tensor]:
+    """Detached, C-contiguous copies (or views) of the tensors, for the numba kernels."""
+    return [t.detach().contiguous() for t in tensors]
+
+
+def _resets_or_none(resets: Tensor | None, length: int, batch: int) -> Tensor:
+    """Contiguous bool (T, N) resets, all False where None."""
+    return torch.zeros(length, batch, dtype=torch.bool) if resets is None else resets.contiguous()
+
+
+def _recurrent_weight_grad(dq: Tensor, h0: Tensor, h: Tensor, resets: Tensor) -> Tensor:
+    """sum over (t, n) of dq_t h_{t-1}^T, with h_{t-1} = 0 after a reset: the gradient of a
+    recurrent weight W from dq = dL/d(W h_{t-1}) (T, N, G) and the states h0 (N, H), h (T, N, H)."""
+    prev = torch.cat([h0.unsqueeze(0), h[:-1]])
+    if resets.any():
+        prev = prev.masked_fill(resets.unsqueeze(-1), 0)
+    return dq.reshape(-1, dq.shape[-1]).t() @ prev.reshape(-1, h.shape[-1])
+
+
 class _BistableScan(torch.autograd.Function):
     """Whole-sequence recurrence on CPU with a hand-written backward (numba kernels)."""
 
@@ -93,12 +112,8 @@ class _BistableScan(torch.autograd.Function):
     def forward(ctx, pre, weight_hh, h0, resets):  # type: ignore[override]
         T, N, three_h = pre.shape
         H = three_h // 3
-        pre_c = pre.detach().contiguous()
-        w = weight_hh.detach().contiguous()
-        h0_c = h0.detach().contiguous()
-        if resets is None:
-            resets = torch.zeros(T, N, dtype=torch.bool)
-        resets = resets.contiguous()
+        pre_c, w, h0_c = _kernel_inputs(pre, weight_hh, h0)
+        resets = _resets_or_none(resets, T, N)
         h, a, c, z = (pre.new_empty(T, N, H) for _ in range(4))
         outs = (h.numpy(), a.numpy(), c.numpy(), z.numpy())
         _sync_numba_threads()
@@ -135,16 +150,7 @@ class _BistableScan(torch.autograd.Function):
         _kernels.nbrc_backward(
             dh.numpy(), *arrays, w.numpy(), resets.numpy(), dpre.numpy(), dh0.numpy()
         )
-        # dW = sum over (t, n) of [dp_a; dp_c] h_{t-1}^T, with h_{t-1} = 0 after a reset.
-        d_gates = dpre[..., : 2 * H]
-        prev, prev0 = h[:-1], h0
-        if resets.any():
-            prev = prev.masked_fill(resets[1:].unsqueeze(-1), 0)
-            prev0 = prev0.masked_fill(resets[0].unsqueeze(-1), 0)
-        dw = d_gates[0].t() @ prev0
-        if T > 1:
-            dw += d_gates[1:].reshape(-1, 2 * H).t() @ prev.reshape(-1, H)
-        return dpre, dw, dh0, None
+        return dpre, _recurrent_weight_grad(dpre[..., : 2 * H], h0, h, resets), dh0, None
 
 
 def bistable_scan(
@@ -169,3 +175,164 @@ def bistable_scan(
         return _BistableScan.apply(pre, weight_hh, h0, resets)
     h, a, c = bistable_scan_reference(pre, weight_hh, h0, resets)
     return h, a.detach(), c.detach()
+
+
+def gru_scan_reference(
+    pre_ih: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, h0: Tensor, resets: Tensor | None = None
+) -> Tensor:
+    """torch.nn.GRU's recurrence step by step (gate order r, z, n), differentiated by autograd.
+
+    Args:
+        pre_ih: (T, N, 3H) input projections ``x W_ih^T + b_ih``, blocks [r | z | n].
+        weight_hh: (3H, H). bias_hh: (3H,) or None.
+        h0: (N, H) initial state.
+        resets: optional (T, N) bool; where True the state is zeroed before step t.
+
+    Returns:
+        h: (T, N, H).
+    """
+    h = h0
+    steps = []
+    resets_t = resets.unbind(0) if resets is not None else None
+    for t, p in enumerate(pre_ih.unbind(0)):
+        if resets_t is not None:
+            h = torch.where(resets_t[t].unsqueeze(-1), torch.zeros_like(h), h)
+        p_r, p_z, p_n = p.chunk(3, dim=-1)
+        q_r, q_z, q_n = torch.nn.functional.linear(h, weight_hh, bias_hh).chunk(3, dim=-1)
+        r = torch.sigmoid(p_r + q_r)
+        z = torch.sigmoid(p_z + q_z)
+        n = torch.tanh(p_n + r * q_n)
+        h = (1 - z) * n + z * h
+        steps.append(h)
+    return torch.stack(steps)
+
+
+class _GRUScan(torch.autograd.Function):
+    """torch.nn.GRU's recurrence on CPU with a hand-written backward (numba kernels)."""
+
+    @staticmethod
+    def forward(ctx, pre_ih, weight_hh, bias_hh, h0, resets):  # type: ignore[override]
+        T, N, three_h = pre_ih.shape
+        H = three_h // 3
+        pre_c, w, h0_c = _kernel_inputs(pre_ih, weight_hh, h0)
+        b = pre_ih.new_zeros(three_h) if bias_hh is None else bias_hh.detach().contiguous()
+        resets = _resets_or_none(resets, T, N)
+        h, r, z, n, q_n = (pre_ih.new_empty(T, N, H) for _ in range(5))
+        _sync_numba_threads()
+        _kernels.gru_forward(
+            pre_c.numpy(), w.t().contiguous().numpy(), b.numpy(), h0_c.numpy(), resets.numpy(),
+            h.numpy(), r.numpy(), z.numpy(), n.numpy(), q_n.numpy(),
+        )
+        ctx.has_bias = bias_hh is not None
+        ctx.save_for_backward(w, h0_c, h, r, z, n, q_n, resets)
+        return h
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dh):  # type: ignore[override]
+        w, h0, h, r, z, n, q_n, resets = ctx.saved_tensors
+        T, N, H = h.shape
+        dh = dh.contiguous()
+        dpre, dq = h.new_empty(T, N, 3 * H), h.new_empty(T, N, 3 * H)
+        dh0 = h.new_empty(N, H)
+        _sync_numba_threads()
+        _kernels.gru_backward(
+            dh.numpy(), h0.numpy(), h.numpy(), r.numpy(), z.numpy(), n.numpy(), q_n.numpy(),
+            w.numpy(), resets.numpy(), dpre.numpy(), dq.numpy(), dh0.numpy(),
+        )
+        db = dq.sum((0, 1)) if ctx.has_bias else None
+        return dpre, _recurrent_weight_grad(dq, h0, h, resets), db, dh0, None
+
+
+def gru_scan(
+    pre_ih: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, h0: Tensor, resets: Tensor | None = None
+) -> Tensor:
+    """torch.nn.GRU's recurrence over a whole sequence, with resets (one layer).
+
+    Same contract as :func:`gru_scan_reference`. On CPU for float32/float64 numba kernels
+    run the forward and a hand-written backward (gradients for ``pre_ih``, ``weight_hh``,
+    ``bias_hh`` and ``h0``), resets applied inside; elsewhere the step-by-step reference.
+    """
+    if pre_ih.device.type == "cpu" and pre_ih.dtype in (torch.float32, torch.float64):
+        return _GRUScan.apply(pre_ih, weight_hh, bias_hh, h0, resets)
+    return gru_scan_reference(pre_ih, weight_hh, bias_hh, h0, resets)
+
+
+def lstm_scan_reference(
+    pre: Tensor, weight_hh: Tensor, h0: Tensor, c0: Tensor, resets: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """torch.nn.LSTM's recurrence step by step (gate order i, f, g, o), differentiated by autograd.
+
+    Args:
+        pre: (T, N, 4H) ``x W_ih^T + b_ih + b_hh``, blocks [i | f | g | o].
+        weight_hh: (4H, H).
+        h0, c0: (N, H) initial state.
+        resets: optional (T, N) bool; where True h and c are zeroed before step t.
+
+    Returns:
+        ``(h, c)``, each (T, N, H).
+    """
+    h, c = h0, c0
+    hs, cs = [], []
+    resets_t = resets.unbind(0) if resets is not None else None
+    for t, p in enumerate(pre.unbind(0)):
+        if resets_t is not None:
+            keep = ~resets_t[t].unsqueeze(-1)
+            h, c = h * keep, c * keep
+        q_i, q_f, q_g, q_o = (p + h @ weight_hh.t()).chunk(4, dim=-1)
+        c = torch.sigmoid(q_f) * c + torch.sigmoid(q_i) * torch.tanh(q_g)
+        h = torch.sigmoid(q_o) * torch.tanh(c)
+        hs.append(h)
+        cs.append(c)
+    return torch.stack(hs), torch.stack(cs)
+
+
+class _LSTMScan(torch.autograd.Function):
+    """torch.nn.LSTM's recurrence on CPU with a hand-written backward (numba kernels)."""
+
+    @staticmethod
+    def forward(ctx, pre, weight_hh, h0, c0, resets):  # type: ignore[override]
+        T, N, four_h = pre.shape
+        H = four_h // 4
+        pre_c, w, h0_c, c0_c = _kernel_inputs(pre, weight_hh, h0, c0)
+        resets = _resets_or_none(resets, T, N)
+        h, c, i, f, g, o, tc = (pre.new_empty(T, N, H) for _ in range(7))
+        _sync_numba_threads()
+        _kernels.lstm_forward(
+            pre_c.numpy(), w.t().contiguous().numpy(), h0_c.numpy(), c0_c.numpy(), resets.numpy(),
+            *(a.numpy() for a in (h, c, i, f, g, o, tc)),
+        )
+        ctx.save_for_backward(w, h0_c, c0_c, h, c, i, f, g, o, tc, resets)
+        ctx.set_materialize_grads(False)
+        return h, c
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dh, dc):  # type: ignore[override]
+        w, h0, c0, h, c, i, f, g, o, tc, resets = ctx.saved_tensors
+        T, N, H = h.shape
+        dh = torch.zeros_like(h) if dh is None else dh.contiguous()
+        dc = torch.zeros_like(c) if dc is None else dc.contiguous()
+        dpre = h.new_empty(T, N, 4 * H)
+        dh0, dc0 = h.new_empty(N, H), h.new_empty(N, H)
+        _sync_numba_threads()
+        _kernels.lstm_backward(
+            dh.numpy(), dc.numpy(), c0.numpy(), *(a.numpy() for a in (c, i, f, g, o, tc)),
+            w.numpy(), resets.numpy(), dpre.numpy(), dh0.numpy(), dc0.numpy(),
+        )
+        return dpre, _recurrent_weight_grad(dpre, h0, h, resets), dh0, dc0, None
+
+
+def lstm_scan(
+    pre: Tensor, weight_hh: Tensor, h0: Tensor, c0: Tensor, resets: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """torch.nn.LSTM's recurrence over a whole sequence, with resets (one layer).
+
+    Same contract as :func:`lstm_scan_reference` (``b_hh`` is folded into ``pre``). On CPU
+    for float32/float64 numba kernels run the forward and a hand-written backward
+    (gradients for ``pre``, ``weight_hh``, ``h0`` and ``c0``), resets applied inside;
+    elsewhere the step-by-step reference.
+    """
+    if pre.device.type == "cpu" and pre.dtype in (torch.float32, torch.float64):
+        return _LSTMScan.apply(pre, weight_hh, h0, c0, resets)
+    return lstm_scan_reference(pre, weight_hh, h0, c0, resets)

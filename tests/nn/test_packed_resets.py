@@ -1,5 +1,6 @@
 """GRU / LSTM with resets: one packed native call (and, for the CPU's LSTM, one call per
-segment of time between resets) equals running every piece on its own."""
+segment of time between resets; for the CPU's GRU, our gru_scan kernels) equals running
+every piece on its own."""
 
 import pytest
 import torch
@@ -7,15 +8,20 @@ from torch.nn.utils.rnn import PackedSequence
 
 from brc_rl.nn import GRU, LSTM
 from brc_rl.nn.baselines import packing
+from brc_rl.nn.functional import gru_scan, gru_scan_reference, lstm_scan, lstm_scan_reference
 
 CLASSES = {"gru": GRU, "lstm": LSTM}
-PATHS = ["packed", "segments"]
+PATHS = ["packed", "segments", "scan"]
+SCANS = {"gru", "lstm"}  # the memories with a scan path (our kernels) on the CPU
 
 
 def _make(name, *args, path="packed", monkeypatch, **kwargs):
-    """The memory, made to take the packed or the per-segment path for resets inside."""
+    """The memory, made to take the packed, the per-segment or the scan path for resets inside."""
+    if path == "scan" and name not in SCANS:
+        pytest.skip(f"{name} has no scan path")
     cls = CLASSES[name]
     monkeypatch.setattr(cls, "_packs", lambda self, x: path == "packed")
+    monkeypatch.setattr(cls, "_scans", lambda self, x: path == "scan")
     return cls(*args, **kwargs)
 
 
@@ -121,8 +127,52 @@ def test_packing_layout():
 def test_cpu_paths():
     x = torch.zeros(3, 1, 2)
     assert GRU(2, 3)._packs(x) and not LSTM(2, 3)._packs(x)
+    assert GRU(2, 3)._scans(x) and GRU(2, 3, dtype=torch.float64)._scans(x.double())
+    assert not GRU(2, 3, dtype=torch.bfloat16)._scans(x.bfloat16())
+    assert LSTM(2, 3)._scans(x) and not LSTM(2, 3, dtype=torch.bfloat16)._scans(x.bfloat16())
     if torch.cuda.is_available():
         assert LSTM(2, 3)._packs(x.cuda())
+        assert not GRU(2, 3).cuda()._scans(x.cuda()) and not LSTM(2, 3).cuda()._scans(x.cuda())
+
+
+@pytest.mark.parametrize("case", ["gru", "gru-no-bias", "lstm"])
+def test_scan_gradcheck(case):
+    """gru_scan (pre_ih, W_hh, b_hh or None, h0) and lstm_scan (pre, W_hh, h0, c0) against
+    their step-by-step references, and gradcheck, on a tiny float64 case with resets."""
+    torch.manual_seed(0)
+    T, N, H = 7, 3, 2
+    resets = torch.rand(T, N) < 0.3
+    resets[3, 0] = True
+    gates = 4 if case == "lstm" else 3
+    inputs = [torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+              for shape in ((T, N, gates * H), (gates * H, H), (gates * H,), (N, H), (N, H))]
+    if case == "lstm":
+        scan, reference, inputs = lstm_scan, lstm_scan_reference, inputs[:2] + inputs[3:]
+    else:
+        scan, reference, inputs = gru_scan, gru_scan_reference, inputs[:4]
+        if case == "gru-no-bias":
+            inputs[2] = None
+    torch.testing.assert_close(scan(*inputs, resets), reference(*inputs, resets))
+    assert torch.autograd.gradcheck(lambda *a: scan(*a, resets), inputs)
+    if case == "lstm":
+        assert torch.autograd.gradcheck(lambda *a: scan(*a, resets)[0], inputs)  # no gradient for c
+
+
+@pytest.mark.parametrize("name", sorted(SCANS))
+def test_scan_bias_false_and_dropout(name, monkeypatch):
+    torch.manual_seed(0)
+    rnn = _make(name, 3, 4, 2, bias=False, dtype=torch.float64, path="scan", monkeypatch=monkeypatch)
+    x = torch.randn(11, 3, 3, dtype=torch.float64)
+    hx = torch.randn(2, 3, rnn.state_size, dtype=torch.float64)
+    resets = torch.rand(11, 3) < 0.3
+    resets[5, 0] = True
+    for a, b in zip(rnn(x, hx, resets), _pieces_reference(rnn, x, hx, resets)):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+    rnn.dropout = 0.5  # training: dropout on layer 0's output, as torch.nn.GRU
+    outs = [rnn(x, hx, resets)[0] for _ in range(2)]
+    assert not torch.equal(outs[0], outs[1])
+    rnn.eval()
+    torch.testing.assert_close(rnn(x, hx, resets)[0], _pieces_reference(rnn, x, hx, resets)[0])
 
 
 @pytest.mark.parametrize("name", sorted(CLASSES))
