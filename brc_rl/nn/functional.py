@@ -266,7 +266,8 @@ def lstm_scan_reference(
     Args:
         pre: (T, N, 4H) ``x W_ih^T + b_ih + b_hh``, blocks [i | f | g | o].
         weight_hh: (4H, H).
-        h0, c0: (N, H) initial state.
+        h0: (N, H) initial h.
+        c0: (N, H) initial c.
         resets: optional (T, N) bool; where True h and c are zeroed before step t.
 
     Returns:
