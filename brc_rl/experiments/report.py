@@ -51,8 +51,7 @@ DEFAULT_THRESHOLDS: dict[str, float | None] = {"success": 0.95, "return": None, 
 IGNORED_KEYS = ("seed", "run_dir", "log_dir", "device", "progress_bar", "checkpoint_freq", "keep_checkpoints")
 BANDIT_ID = "brc_rl/MetaBandit-v0"
 REGRET_FILE = "eval/regret.json"
-EVALUATIONS_FILE = "eval/evaluations.npz"
-FINAL_MODEL = "final_model.zip"
+EVALUATIONS_FILE = "eval/evaluations.npz"  # RunDir.evaluations, as messages name it
 
 
 @dataclass
@@ -172,7 +171,7 @@ def _one_line(error: Exception) -> str:
 
 def _evaluations(run: RunDir) -> dict[str, np.ndarray] | str:
     """The arrays of ``eval/evaluations.npz``, or why they cannot be read."""
-    path = run / EVALUATIONS_FILE
+    path = run.evaluations
     if not path.is_file():
         return f"no {EVALUATIONS_FILE}"
     if not zipfile.is_zipfile(path):  # np.load would try it as a pickle
@@ -223,7 +222,7 @@ def tensorboard_fps(folder: str | os.PathLike[str]) -> float | None:
 
 def _fps_from_files(run: RunDir, steps: int | None) -> float | None:
     """``steps`` / (newest of evaluations.npz, final_model.zip - config.yaml), by modification times."""
-    ends = [p.stat().st_mtime for p in (run / EVALUATIONS_FILE, run / FINAL_MODEL) if p.is_file()]
+    ends = [p.stat().st_mtime for p in (run.evaluations, run.final_model()) if p.is_file()]
     if not steps or not ends or not run.config.is_file():
         return None
     seconds = max(ends) - run.config.stat().st_mtime
@@ -259,7 +258,7 @@ def read_run(path: str | os.PathLike[str], metric: str) -> Run:
         run.final, run.problem = (regret, None) if isinstance(regret, float) else (None, regret)
     eval_freq, total = int(run.config.get("eval_freq") or 0), int(run.config.get("total_timesteps") or 0)
     expected_last = total // eval_freq * eval_freq if eval_freq else 0
-    run.finished = (run_dir / FINAL_MODEL).is_file() and (run.last_step or 0) >= expected_last
+    run.finished = run_dir.final_model().is_file() and (run.last_step or 0) >= expected_last
     run.steps_per_second = tensorboard_fps(run_dir.tensorboard) if run_dir.tensorboard.is_dir() else None
     if run.steps_per_second is None:
         run.steps_per_second, run.fps_from_files = _fps_from_files(run_dir, run.last_step), True
@@ -397,7 +396,7 @@ def format_report(report: Report, figures: Mapping[str, str] | None = None) -> s
         parts += ["", "Unfinished (marked *):", ""] + [
             f"- {run.path}: last evaluation at {run.last_step or 0:,} of "
             f"{run.config.get('total_timesteps', 0):,} steps"
-            + ("" if (run.path / FINAL_MODEL).is_file() else f", no {FINAL_MODEL}") for run in unfinished]
+            + ("" if RunDir(run.path).final_model().is_file() else ", no final_model.zip") for run in unfinished]
     return "\n".join(parts) + "\n"
 
 

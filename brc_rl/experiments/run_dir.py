@@ -77,6 +77,11 @@ class RunDir:
         return self.path / "eval"
 
     @property
+    def evaluations(self) -> Path:
+        """``eval/evaluations.npz``: the periodic evaluations (SB3's EvalCallback format)."""
+        return self.eval / "evaluations.npz"
+
+    @property
     def results(self) -> Path:
         """``results.json``: measured results."""
         return self.path / "results.json"

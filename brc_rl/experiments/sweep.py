@@ -341,7 +341,7 @@ class TuneReport(BaseCallback):
 
 def report_last_evaluation(run_dir: Path, metric: str) -> None:
     """Report a run's last saved evaluation (``eval/evaluations.npz``), for a trial that had nothing to train."""
-    with np.load(RunDir(run_dir).eval / "evaluations.npz") as saved:
+    with np.load(RunDir(run_dir).evaluations) as saved:
         evaluation = {"eval/mean_reward": float(np.mean(saved["results"][-1])),
                       "eval/mean_ep_length": float(np.mean(saved["ep_lengths"][-1]))}
         if "successes" in saved.files and len(saved["successes"]):
