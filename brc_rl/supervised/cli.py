@@ -54,7 +54,7 @@ def run_command(args: argparse.Namespace) -> int:
         if aside.exists():
             raise ValueError(f"--fresh: {aside} exists (left by an earlier --fresh); remove it or move it away first")
         run_dir.rename(aside)
-    command = shlex.join(args.argv) if hasattr(args, "argv") else None
+    command = shlex.join(args.argv)  # set by brc_rl.cli.main
     try:
         with stop_on_signals() as stop:
             results = run(config, stop=stop, progress=not args.no_progress, command=command,
