@@ -31,10 +31,17 @@ class MiniGridCNN(BaseFeaturesExtractor):
     (3, v, v) as channels-first, which is what SB3's ``VecTransposeImage`` makes
     of a 0-255 (v, v, 3) space with v > 3.
 
+    With ``one_hot=True`` each code is first expanded to a one-hot vector (11 object,
+    6 colour and 3 state channels: ``brc_rl.envs.minigrid_memory.CODE_MAX`` + 1 each),
+    so objects of neighbouring codes (a key is 5, a ball 6) are as far apart as any
+    two: 20 input channels instead of 3. A code above its channel's ``CODE_MAX``
+    raises ``ValueError``.
+
     Args:
         observation_space: ``Box`` of shape (v, v, 3) or (3, v, v), v >= 2.
         features_dim: size of the output features.
         channels: output channels of the successive 2x2 convolutions.
+        one_hot: one-hot encode the codes before the convolutions.
 
     Inputs:
         observations: (N, v, v, 3) or (N, 3, v, v), any real dtype.
@@ -61,6 +68,7 @@ class MiniGridCNN(BaseFeaturesExtractor):
         observation_space: spaces.Box,
         features_dim: int = 128,
         channels: Sequence[int] = (16, 32, 64),
+        one_hot: bool = False,
     ) -> None:
         shape = tuple(getattr(observation_space, "shape", ()) or ())
         if not isinstance(observation_space, spaces.Box) or len(shape) != 3:
@@ -74,18 +82,32 @@ class MiniGridCNN(BaseFeaturesExtractor):
         if len(channels) == 0:
             raise ValueError("channels must name at least one convolution, got ()")
         super().__init__(observation_space, features_dim)
+        # The codes' bounds come with minigrid, imported only when needed.
+        from brc_rl.envs.minigrid_memory import CODE_MAX
+
+        self.code_max = CODE_MAX if one_hot else None
         layers: list[nn.Module] = []
-        n_in = 3
+        n_in = in_channels = sum(m + 1 for m in CODE_MAX) if one_hot else 3
         for n_out in list(channels)[: side[0] - 1]:
             layers += [nn.Conv2d(n_in, n_out, kernel_size=2), nn.ReLU()]
             n_in = n_out
         self.cnn = nn.Sequential(*layers, nn.Flatten())
         with torch.no_grad():
-            n_flat = self.cnn(torch.zeros(1, 3, side[0], side[1])).shape[1]
+            n_flat = self.cnn(torch.zeros(1, in_channels, side[0], side[1])).shape[1]
         self.linear = nn.Sequential(nn.Linear(n_flat, features_dim), nn.ReLU())
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        x = observations.float()
-        if self.channels_last:
-            x = x.permute(0, 3, 1, 2)
-        return self.linear(self.cnn(x))
+        x = observations if self.channels_last else observations.permute(0, 2, 3, 1)
+        if self.code_max is not None:
+            x = self._one_hot(x)
+        return self.linear(self.cnn(x.float().permute(0, 3, 1, 2)))
+
+    def _one_hot(self, codes: torch.Tensor) -> torch.Tensor:
+        """(N, v, v, 3) codes -> (N, v, v, 20) concatenated one-hot vectors."""
+        codes = codes.long()
+        high = torch.tensor(self.code_max, device=codes.device)
+        if (codes < 0).any() or (codes > high).any():
+            raise ValueError(f"MiniGrid codes must lie in [0, {self.code_max}] per channel")
+        return torch.cat(
+            [nn.functional.one_hot(codes[..., k], m + 1) for k, m in enumerate(self.code_max)], dim=-1
+        )

@@ -18,6 +18,9 @@ CODE_MAX: tuple[int, int, int] = (
     max(STATE_TO_IDX.values()),
 )
 
+#: Valid ``n_actions``: MiniGrid's 7 actions, or turn left, turn right and forward.
+N_ACTIONS: tuple[int, int] = (3, 7)
+
 
 def check_memory_args(size: object, agent_view_size: object) -> tuple[int, int]:
     """Validate the maze size and view size.
@@ -52,7 +55,8 @@ class MiniGridMemoryEnv(MemoryEnv):
     ## Action Space
 
     ``Discrete(7)`` as in MiniGrid; only 0 (turn left), 1 (turn right) and
-    2 (forward) are useful (3, pickup, acts as toggle).
+    2 (forward) are useful (3, pickup, acts as toggle). ``n_actions=3`` keeps those
+    three: ``Discrete(3)``.
 
     ## Observation Space
 
@@ -88,7 +92,8 @@ class MiniGridMemoryEnv(MemoryEnv):
     ## Arguments
 
     ```python
-    gymnasium.make("brc_rl/MiniGridMemory-v0", size=9, random_length=False, agent_view_size=3)
+    gymnasium.make("brc_rl/MiniGridMemory-v0", size=9, random_length=False, agent_view_size=3,
+                   n_actions=7)
     ```
 
     Args:
@@ -96,6 +101,7 @@ class MiniGridMemoryEnv(MemoryEnv):
         random_length: draw the hallway's length at each reset.
         agent_view_size: side of the egocentric view, an odd integer >= 3.
         max_steps: step limit; ``5 * size**2`` if None.
+        n_actions: 7 (MiniGrid's actions) or 3 (turn left, turn right, forward).
         render_mode: None, "human" or "rgb_array" (MiniGrid's renderer).
 
     Raises:
@@ -108,6 +114,7 @@ class MiniGridMemoryEnv(MemoryEnv):
         random_length: bool = False,
         agent_view_size: int = 3,
         max_steps: int | None = None,
+        n_actions: int = 7,
         render_mode: str | None = None,
     ) -> None:
         size, view = check_memory_args(size, agent_view_size)
@@ -115,6 +122,8 @@ class MiniGridMemoryEnv(MemoryEnv):
             raise ValueError(f"random_length must be a bool, got {random_length!r}")
         if max_steps is not None:
             max_steps = check_int("max_steps", max_steps, 1)
+        if isinstance(n_actions, bool) or n_actions not in N_ACTIONS:
+            raise ValueError(f"n_actions must be one of {N_ACTIONS}, got {n_actions!r}")
         check_render_mode("MiniGridMemoryEnv", render_mode, self.metadata["render_modes"])
         super().__init__(
             size=size,
@@ -125,6 +134,7 @@ class MiniGridMemoryEnv(MemoryEnv):
         )
         high = np.broadcast_to(np.array(CODE_MAX, dtype=np.uint8), (view, view, 3))
         self.observation_space = spaces.Box(0, high.copy(), dtype=np.uint8)
+        self.action_space = spaces.Discrete(int(n_actions))
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
