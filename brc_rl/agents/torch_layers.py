@@ -37,14 +37,21 @@ class MiniGridCNN(BaseFeaturesExtractor):
     two: 20 input channels instead of 3. A code above its channel's ``CODE_MAX``
     raises ``ValueError``.
 
+    A ``Dict`` observation space (``brc_rl.envs.wrappers.PrevActionReward`` with
+    ``mode="dict"``) is read as the grid under ``"obs"`` plus flat extras (the
+    previous action and reward): the extras, flattened, join the convolutions'
+    output before the linear layer.
+
     Args:
-        observation_space: ``Box`` of shape (v, v, 3) or (3, v, v), v >= 2.
+        observation_space: ``Box`` of shape (v, v, 3) or (3, v, v), v >= 2, or a
+            ``Dict`` of such a Box under ``"obs"`` and 1-d Boxes under other keys.
         features_dim: size of the output features.
         channels: output channels of the successive 2x2 convolutions.
         one_hot: one-hot encode the codes before the convolutions.
 
     Inputs:
-        observations: (N, v, v, 3) or (N, 3, v, v), any real dtype.
+        observations: (N, v, v, 3) or (N, 3, v, v), any real dtype; or a dict of
+            such a tensor under ``"obs"`` and (N, n_k) tensors.
 
     Outputs:
         features: (N, features_dim).
@@ -65,14 +72,25 @@ class MiniGridCNN(BaseFeaturesExtractor):
 
     def __init__(
         self,
-        observation_space: spaces.Box,
+        observation_space: spaces.Box | spaces.Dict,
         features_dim: int = 128,
         channels: Sequence[int] = (16, 32, 64),
         one_hot: bool = False,
     ) -> None:
-        shape = tuple(getattr(observation_space, "shape", ()) or ())
-        if not isinstance(observation_space, spaces.Box) or len(shape) != 3:
-            raise ValueError(f"expected a 3-d Box observation space, got {observation_space}")
+        grid_space, self.extra_keys, n_extra = observation_space, [], 0
+        if isinstance(observation_space, spaces.Dict):
+            subspaces = dict(observation_space.spaces)
+            if "obs" not in subspaces:
+                raise ValueError(f"a Dict observation space needs the grid under 'obs', got keys {list(subspaces)}")
+            grid_space = subspaces.pop("obs")
+            for key, space in subspaces.items():
+                if not isinstance(space, spaces.Box) or len(space.shape) != 1:
+                    raise ValueError(f"Dict key {key!r} must be a 1-d Box, got {space}")
+                self.extra_keys.append(key)
+                n_extra += space.shape[0]
+        shape = tuple(getattr(grid_space, "shape", ()) or ())
+        if not isinstance(grid_space, spaces.Box) or len(shape) != 3:
+            raise ValueError(f"expected a 3-d Box observation space, got {grid_space}")
         self.channels_last = shape[-1] == 3
         side = shape[:2] if self.channels_last else shape[1:]
         if (not self.channels_last and shape[0] != 3) or side[0] != side[1] or side[0] < 2:
@@ -94,13 +112,17 @@ class MiniGridCNN(BaseFeaturesExtractor):
         self.cnn = nn.Sequential(*layers, nn.Flatten())
         with torch.no_grad():
             n_flat = self.cnn(torch.zeros(1, in_channels, side[0], side[1])).shape[1]
-        self.linear = nn.Sequential(nn.Linear(n_flat, features_dim), nn.ReLU())
+        self.linear = nn.Sequential(nn.Linear(n_flat + n_extra, features_dim), nn.ReLU())
 
-    def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        x = observations if self.channels_last else observations.permute(0, 2, 3, 1)
+    def forward(self, observations: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
+        grid = observations["obs"] if isinstance(observations, dict) else observations
+        x = grid if self.channels_last else grid.permute(0, 2, 3, 1)
         if self.code_max is not None:
             x = self._one_hot(x)
-        return self.linear(self.cnn(x.float().permute(0, 3, 1, 2)))
+        flat = self.cnn(x.float().permute(0, 3, 1, 2))
+        if self.extra_keys:
+            flat = torch.cat([flat, *(observations[k].float().flatten(1) for k in self.extra_keys)], dim=1)
+        return self.linear(flat)
 
     def _one_hot(self, codes: torch.Tensor) -> torch.Tensor:
         """(N, v, v, 3) codes -> (N, v, v, 20) concatenated one-hot vectors."""

@@ -71,6 +71,7 @@ WRAPPERS: dict[str, str | Callable[..., Any]] = {
     "minigrid_img": "minigrid.wrappers:ImgObsWrapper",
     "minigrid_fully_obs": "minigrid.wrappers:FullyObsWrapper",
     "flatten": "gymnasium.wrappers:FlattenObservation",
+    "prev_action_reward": "brc_rl.envs.wrappers:PrevActionReward",
 }
 
 #: Vectorised-env names -> SB3 class path (``env.vec_env``).

@@ -11,11 +11,13 @@ from minigrid.core.actions import Actions
 from minigrid.core.constants import OBJECT_TO_IDX
 from minigrid.wrappers import ImgObsWrapper
 from stable_baselines3 import PPO
+from stable_baselines3.common.env_checker import check_env
 from stable_baselines3.common.vec_env import VecTransposeImage
 from torch import nn
 
 from brc_rl.agents import MiniGridCNN
 from brc_rl.envs import MiniGridMemoryEnv
+from brc_rl.envs.wrappers import PrevActionReward
 
 CUE_CODES = (OBJECT_TO_IDX["key"], OBJECT_TO_IDX["ball"])
 
@@ -98,6 +100,8 @@ def test_time_limit_is_five_size_squared():
         ({"agent_view_size": 1}, "agent_view_size must be an integer >= 3, got 1"),
         ({"random_length": 1}, "random_length must be a bool"),
         ({"max_steps": 0}, "max_steps must be an integer >= 1"),
+        ({"n_actions": 4}, r"n_actions must be one of \(3, 7\), got 4"),
+        ({"n_actions": True}, r"n_actions must be one of \(3, 7\), got True"),
     ],
 )
 def test_bad_kwargs_raise_value_error(kwargs, message):
@@ -105,7 +109,49 @@ def test_bad_kwargs_raise_value_error(kwargs, message):
         MiniGridMemoryEnv(**kwargs)
 
 
+def test_three_actions_turn_and_move_as_minigrids_first_three():
+    full, small = MiniGridMemoryEnv(size=9), MiniGridMemoryEnv(size=9, n_actions=3)
+    assert full.action_space.n == 7 and small.action_space.n == 3
+    for env in (full, small):
+        env.reset(seed=3)
+    for action in [2, 0, 0, 2, 1, 2, 1, 1, 2]:
+        obs_full = full.step(action)[0]
+        obs_small = small.step(action)[0]
+        np.testing.assert_array_equal(obs_full, obs_small)
+        assert tuple(full.agent_pos) == tuple(small.agent_pos) and full.agent_dir == small.agent_dir
+    check_env(MiniGridMemoryEnv(size=9, n_actions=3), skip_render_check=True)
+
+
 # MiniGridCNN ---------------------------------------------------------------------------
+
+
+def test_cnn_one_hot_separates_neighbouring_codes_and_checks_bounds():
+    space = MiniGridMemoryEnv(agent_view_size=3).observation_space
+    extractor = MiniGridCNN(space, features_dim=8, one_hot=True)
+    assert extractor.cnn[0].in_channels == 20
+    codes = torch.zeros(2, 3, 3, 3, dtype=torch.long)
+    codes[0, 0, 0, 0], codes[1, 0, 0, 0] = OBJECT_TO_IDX["key"], OBJECT_TO_IDX["ball"]
+    encoded = extractor._one_hot(codes)
+    assert encoded.shape == (2, 3, 3, 20) and torch.equal(encoded.sum(-1), torch.full((2, 3, 3), 3))
+    assert encoded[0, 0, 0, OBJECT_TO_IDX["key"]] == 1 and encoded[0, 0, 0, OBJECT_TO_IDX["ball"]] == 0
+    assert encoded[1, 0, 0, OBJECT_TO_IDX["ball"]] == 1
+    assert extractor(codes).shape == (2, 8)
+    codes[0, 1, 1, 1] = 6  # colour codes stop at 5
+    with pytest.raises(ValueError, match="codes must lie in"):
+        extractor(codes)
+
+
+def test_cnn_reads_a_dict_with_the_previous_action():
+    env = PrevActionReward(MiniGridMemoryEnv(size=9, n_actions=3), mode="dict")
+    extractor = MiniGridCNN(env.observation_space, features_dim=16, one_hot=True)
+    assert extractor.extra_keys == ["prev_action", "prev_reward"]
+    obs, _ = env.reset(seed=0)
+    batch = {k: torch.as_tensor(v)[None] for k, v in obs.items()}
+    base = extractor(batch)
+    batch["prev_action"] = torch.tensor([[0.0, 1.0, 0.0]])
+    assert base.shape == (1, 16) and not torch.equal(extractor(batch), base)
+    with pytest.raises(ValueError, match="grid under 'obs'"):
+        MiniGridCNN(spaces.Dict({"image": env.observation_space["obs"]}))
 
 
 @pytest.mark.parametrize(("view", "n_convs"), [(3, 2), (5, 3), (7, 3)])
