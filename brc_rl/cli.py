@@ -20,7 +20,7 @@ Commands::
     brc-rl report RUNS_OR_SWEEP_DIRS ... [--metric success|return|regret] [--output DIR]
     brc-rl supervised BENCHMARK --cell CELL [...]
     brc-rl supervised-table RESULTS.json ...
-    brc-rl vaa RUN_OR_CHECKPOINT [--samples 200] [--steps 10000]
+    brc-rl vaa RUN_OR_CHECKPOINT [--samples 200] [--steps 10000] [--repeats 10]
 """
 
 from __future__ import annotations
@@ -333,6 +333,8 @@ def _add_vaa_command(subparsers: Any) -> None:
                      "(default 10000)")
     vaa.add_argument("--eps", type=float, default=1e-4, help="distance under which two states are one attractor "
                      "(default 1e-4)")
+    vaa.add_argument("--repeats", type=int, default=10, help="estimates averaged, each with its own constant "
+                     "input (default 10)")
     vaa.add_argument("--rollout-steps", type=int, default=1024,
                      help="RL: steps the model plays in each environment (default 1024)")
     vaa.add_argument("--seed", type=int, default=None, help="RL: seed of the environments (default config seed + 1000)")
@@ -343,8 +345,8 @@ def run_vaa(args: argparse.Namespace) -> int:
     """Measure and print the VAA of a run's memories."""
     from brc_rl.experiments import warmup
 
-    results = warmup.run_vaa(args.path, args.samples, args.steps, args.eps, args.rollout_steps, args.seed,
-                             args.model, args.device)
+    results = warmup.run_vaa(args.path, args.samples, args.steps, args.eps, args.repeats, args.rollout_steps,
+                             args.seed, args.model, args.device)
     return _report(args, warmup.vaa_table(results), {name: v.to_dict() for name, v in results.items()})
 
 

@@ -115,7 +115,7 @@ def policy_vaa(model: RecurrentOnPolicyAlgorithm, n_steps: int, env: VecEnv | No
         model: the agent.
         n_steps: steps played per environment.
         env: where to play (default ``model.env``).
-        **kwargs: ``samples``, ``steps``, ``eps`` of :func:`brc_rl.nn.vaa`.
+        **kwargs: ``samples``, ``steps``, ``eps``, ``repeats`` of :func:`brc_rl.nn.vaa`.
     """
     episodes = rollout_episodes(model, n_steps, env)
     return {name: vaa(memory, *episodes[name], **kwargs) for name, memory in _memories(model).items()}

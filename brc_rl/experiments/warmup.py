@@ -44,7 +44,9 @@ class WarmupConfig(ConfigModel):
     measure_steps: int = Field(10_000, ge=0)
     """Stabilisation steps of the exact VAA measured before and after (0: not measured)."""
     measure_samples: int = Field(200, ge=2)
-    """Sequences of the exact VAA measures."""
+    """Sequences of each estimate of the exact VAA measures."""
+    measure_repeats: int = Field(10, ge=1)
+    """Estimates averaged in each exact VAA measure (each with its own constant input)."""
     partial: bool = False
     """Partial warm-up: every layer is two memories of hidden_size / 2, only the first warmed up."""
 
@@ -108,8 +110,9 @@ def summary(records: Mapping[str, WarmupRecord]) -> str:
                      f"{r.seconds:.1f} s" for name, r in records.items())
 
 
-def run_vaa(path: str | Path, samples: int = 200, steps: int = 10_000, eps: float = 1e-4, rollout_steps: int = 1024,
-            seed: int | None = None, model: str = "final", device: str = "auto") -> dict[str, VAA]:
+def run_vaa(path: str | Path, samples: int = 200, steps: int = 10_000, eps: float = 1e-4, repeats: int = 10,
+            rollout_steps: int = 1024, seed: int | None = None, model: str = "final", device: str = "auto"
+            ) -> dict[str, VAA]:
     """The exact VAA of the memories of a trained run (:func:`brc_rl.nn.vaa`).
 
     An RL run folder (``brc-rl train``): its model (``model``: final, latest or best) plays
@@ -132,7 +135,7 @@ def run_vaa(path: str | Path, samples: int = 200, steps: int = 10_000, eps: floa
     if not (run.is_run() and "algo" in read_mapping(run.config)):
         from brc_rl.supervised.warmup import checkpoint_vaa
 
-        return checkpoint_vaa(path, samples, steps, eps, "cpu" if device == "auto" else device)
+        return checkpoint_vaa(path, samples, steps, eps, repeats, "cpu" if device == "auto" else device)
     from brc_rl.agents import policy_vaa
     from brc_rl.experiments.callbacks import vecnormalize_of
     from brc_rl.experiments.evaluation import find_model, load_agent, load_run_config
@@ -144,12 +147,13 @@ def run_vaa(path: str | Path, samples: int = 200, steps: int = 10_000, eps: floa
     seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
     env = make_env(config.env, config.env.n_envs, seed, vecnormalize=stats, training=False)
     try:
-        return policy_vaa(agent, rollout_steps, env, samples=samples, steps=steps, eps=eps)
+        return policy_vaa(agent, rollout_steps, env, samples=samples, steps=steps, eps=eps, repeats=repeats)
     finally:
         env.close()
 
 
 def vaa_table(results: Mapping[str, VAA]) -> str:
     """One line per memory (or seed): the overall VAA, then each layer's."""
-    return "\n".join(f"{name}: VAA {v.overall:.4f} ({v.samples} sequences, {v.steps} steps); "
+    return "\n".join(f"{name}: VAA {v.overall:.4f} +- {v.std:.4f} ({v.repeats} x {v.samples} sequences, "
+                     f"{v.steps} steps); "
                      + ", ".join(f"layer {k} {x:.4f}" for k, x in enumerate(v.layers)) for name, v in results.items())

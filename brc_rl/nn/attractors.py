@@ -58,22 +58,27 @@ CHUNK = 100
 
 @dataclass(frozen=True)
 class VAA:
-    """An exact VAA measure.
+    """An exact VAA measure, the mean of ``repeats`` estimates.
 
     Attributes:
         overall: VAA of the states of all layers together, in [1/samples, 1].
         layers: VAA of each layer's state.
-        samples: n, the number of sequences measured.
+        samples: n, the number of sequences of each estimate.
         steps: T_s, the stabilisation steps.
+        repeats: estimates averaged, each with its own sequences, prefixes and constant input.
+        std: standard deviation of ``overall`` over the estimates (population; 0 for one).
     """
 
     overall: float
     layers: tuple[float, ...]
     samples: int
     steps: int
+    repeats: int = 1
+    std: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"overall": self.overall, "layers": list(self.layers), "samples": self.samples, "steps": self.steps}
+        return {"overall": self.overall, "layers": list(self.layers), "samples": self.samples, "steps": self.steps,
+                "repeats": self.repeats, "std": self.std}
 
 
 class WarmupLayer(NamedTuple):
@@ -185,33 +190,42 @@ def _check_positive(**values: float) -> None:
 
 @torch.no_grad()
 def vaa(rnn: nn.Module, inputs: Tensor, lengths: Tensor | None = None, *, samples: int | None = None,
-        steps: int = MEASURE_STEPS, eps: float = EPS) -> VAA:
+        steps: int = MEASURE_STEPS, eps: float = EPS, repeats: int = 1) -> VAA:
     """Exact VAA of a memory (see the module docstring), in eval mode, without gradients.
+
+    The constant input is one draw of N(0, I): on memories whose attractors depend on it,
+    an estimate varies; ``repeats`` averages independent ones (the authors average 10).
 
     Args:
         rnn: the memory.
         inputs: (L, N, H_in), or (N, L, H_in) if ``rnn.batch_first``: real input sequences.
         lengths: (N,) true lengths of padded sequences; None: all L.
-        samples: n, the number of sequences drawn (without replacement); None: all N.
+        samples: n, the number of sequences drawn (without replacement) per estimate; None: all N.
         steps: T_s, stabilisation steps of the constant input.
         eps: tolerance of the attractor count.
+        repeats: estimates averaged, each with new sequences (if samples < N), prefixes and input.
 
     Returns:
         The :class:`VAA`, overall and per layer.
 
     Raises:
-        ValueError: for steps, eps or samples not > 0.
+        ValueError: for steps, eps, repeats or samples not > 0.
     """
-    _check_positive(steps=steps, eps=eps, **({} if samples is None else {"samples": samples}))
-    x, lengths = _sample(inputs, lengths, getattr(rnn, "batch_first", False), samples)
-    with eval_mode(rnn):
-        h = reachable_states(rnn, x, lengths)
-        n = h.shape[1]
-        u = torch.randn(rnn.input_size).to(device=h.device, dtype=h.dtype)
-        for done in range(0, steps, CHUNK):
-            h = final_state(rnn, u.expand(min(CHUNK, steps - done), n, -1), h)
-    layers = tuple(vaa_of_states(state, eps) for state in h)
-    return VAA(vaa_of_states(h.transpose(0, 1).reshape(n, -1), eps), layers, n, steps)
+    _check_positive(steps=steps, eps=eps, repeats=repeats, **({} if samples is None else {"samples": samples}))
+    estimates = []
+    for _ in range(repeats):
+        x, x_lengths = _sample(inputs, lengths, getattr(rnn, "batch_first", False), samples)
+        with eval_mode(rnn):
+            h = reachable_states(rnn, x, x_lengths)
+            u = torch.randn(rnn.input_size).to(device=h.device, dtype=h.dtype)
+            for done in range(0, steps, CHUNK):
+                h = final_state(rnn, u.expand(min(CHUNK, steps - done), h.shape[1], -1), h)
+        estimates.append([vaa_of_states(h.transpose(0, 1).reshape(h.shape[1], -1), eps),
+                          *(vaa_of_states(state, eps) for state in h)])
+    table = torch.tensor(estimates, dtype=torch.float64)
+    mean = table.mean(0).tolist()
+    std = float(table[:, 0].std(unbiased=False))
+    return VAA(mean[0], tuple(mean[1:]), int(h.shape[1]), steps, repeats, std)
 
 
 # --------------------------------------------------------------------------- layers and VAA*
@@ -223,7 +237,8 @@ def layer_view(rnn: nn.Module, k: int) -> nn.Module:
 
     Built with ``type(rnn)(input_size_k, hidden_size, 1, bias=...)``; its parameters and
     buffers named ``*_l0`` are then rnn's ``*_l{k}`` (torch.nn.GRU's naming), its others
-    rnn's own, and rnn's public scalar attributes (hyperparameters) are copied.
+    rnn's own, and rnn's public scalar attributes (hyperparameters) are copied. Building it
+    leaves the global random state as it was.
 
     Raises:
         ValueError: if the class cannot be built so or has no such parameter; such a
@@ -232,7 +247,8 @@ def layer_view(rnn: nn.Module, k: int) -> nn.Module:
     size = rnn.input_size if k == 0 else rnn.hidden_size
     factory = {"device": _device(rnn), "dtype": next(rnn.parameters()).dtype}
     try:
-        view = type(rnn)(size, rnn.hidden_size, 1, bias=getattr(rnn, "bias", True), **factory)
+        with torch.random.fork_rng(devices=[]):  # its own initialisation, overwritten, draws no caller's number
+            view = type(rnn)(size, rnn.hidden_size, 1, bias=getattr(rnn, "bias", True), **factory)
         for kind in ("_parameters", "_buffers"):
             for name in list(getattr(view, kind)):
                 setattr(view, name, getattr(rnn, _LAYER_SUFFIX.sub(f"_l{k}", name)))

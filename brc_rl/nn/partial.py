@@ -7,6 +7,8 @@ up (long memory) and half left as initialised (precision), both are kept.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -53,7 +55,7 @@ class PartialWarmup(nn.Module):
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None, **cell_kwargs) -> None:
+                 dtype: torch.dtype | None = None, **cell_kwargs: Any) -> None:
         super().__init__()
         from brc_rl.nn.registry import make_rnn  # the registry builds this class
 

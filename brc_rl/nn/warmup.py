@@ -88,13 +88,14 @@ def _batches(n: int, batch_size: int) -> Iterator[Tensor]:
 
 
 def _check(steps: int, lr: float, batch_size: int, target: float, eps: float, increment: int, maximum: int,
-           measure_steps: int, measure_samples: int) -> None:
+           measure_steps: int, measure_samples: int, measure_repeats: int) -> None:
     rules = [("steps", steps, steps >= 0, ">= 0"), ("lr", lr, lr > 0, "> 0"),
              ("batch_size", batch_size, batch_size >= 2, ">= 2"), ("target", target, 0 < target <= 1, "in (0, 1]"),
              ("eps", eps, eps > 0, "> 0"), ("stabilisation_increment", increment, increment >= 0, ">= 0"),
              ("stabilisation_max", maximum, maximum >= 1, ">= 1"),
              ("measure_steps", measure_steps, measure_steps >= 0, ">= 0"),
-             ("measure_samples", measure_samples, measure_samples >= 2, ">= 2")]
+             ("measure_samples", measure_samples, measure_samples >= 2, ">= 2"),
+             ("measure_repeats", measure_repeats, measure_repeats >= 1, ">= 1")]
     for name, value, ok, rule in rules:
         if not ok:
             raise ValueError(f"warm-up {name} must be {rule}, got {value!r}")
@@ -114,6 +115,7 @@ def warmup(
     stabilisation_max: int = 200,
     measure_steps: int = MEASURE_STEPS,
     measure_samples: int = 200,
+    measure_repeats: int = 10,
     callback: Callable[[int, float, list[float]], None] | None = None,
 ) -> WarmupRecord:
     """Warm ``rnn`` up in place (see the module docstring); measure the exact VAA before and after.
@@ -131,7 +133,8 @@ def warmup(
         stabilisation_increment: the curriculum's growth of the largest T_s per step.
         stabilisation_max: the largest T_s.
         measure_steps: T_s of the exact VAA before and after; 0: not measured.
-        measure_samples: sequences of those measures.
+        measure_samples: sequences of each estimate of those measures.
+        measure_repeats: estimates averaged in each measure (the authors' 10).
         callback: called after every step with (step from 1, loss, VAA* per layer).
 
     Returns:
@@ -141,14 +144,14 @@ def warmup(
         ValueError: for a setting out of its range, naming it.
     """
     _check(steps, lr, batch_size, target, eps, stabilisation_increment, stabilisation_max,
-           measure_steps, measure_samples)
+           measure_steps, measure_samples, measure_repeats)
     settings = dict(steps=steps, lr=lr, batch_size=batch_size, target=target, eps=eps,
                     stabilisation_increment=stabilisation_increment, stabilisation_max=stabilisation_max,
-                    measure_steps=measure_steps, measure_samples=measure_samples)
+                    measure_steps=measure_steps, measure_samples=measure_samples, measure_repeats=measure_repeats)
 
     def measure() -> VAA | None:
-        return vaa(rnn, inputs, lengths, samples=measure_samples, steps=measure_steps, eps=eps) \
-            if measure_steps else None
+        return vaa(rnn, inputs, lengths, samples=measure_samples, steps=measure_steps, eps=eps,
+                   repeats=measure_repeats) if measure_steps else None
 
     record = WarmupRecord(before=measure(), after=None, settings=settings)
     layers = warmup_layers(rnn)

@@ -34,7 +34,8 @@ def warm_up(config: SupervisedConfig, model: SequenceModel, data: SequenceData) 
     measure_samples), so that no sequence repeats before the whole set would have.
     """
     settings = config.warmup.kwargs()
-    x, lengths = training_sequences(data, max(settings["steps"] * settings["batch_size"], settings["measure_samples"]))
+    x, lengths = training_sequences(data, max(settings["steps"] * settings["batch_size"],
+                                              settings["measure_samples"] * settings["measure_repeats"]))
     return warmup(model.rnn, x, lengths, **settings)
 
 
@@ -57,13 +58,16 @@ def _models(path: Path) -> list[Path]:
 
 
 def checkpoint_vaa(path: str | os.PathLike[str], samples: int = 200, steps: int = 10_000, eps: float = 1e-4,
-                   device: str = "cpu") -> dict[str, VAA]:
+                   repeats: int = 10, device: str = "cpu") -> dict[str, VAA]:
     """The exact VAA of supervised models, on sequences of their seed's training set.
 
     Args:
         path: a ``final_model.pt`` or ``checkpoint.pt`` of ``brc-rl supervised``, a seed
             folder ``seed<k>/``, or a run folder (every seed).
-        samples, steps, eps: as :func:`brc_rl.nn.vaa`.
+        samples: sequences per estimate (:func:`brc_rl.nn.vaa`).
+        steps: stabilisation steps.
+        eps: tolerance of the attractor count.
+        repeats: estimates averaged.
         device: torch device of the model.
 
     Returns:
@@ -85,6 +89,7 @@ def checkpoint_vaa(path: str | os.PathLike[str], samples: int = 200, steps: int 
         train_data, _ = build_data(config, payload["seed"])
         model = build_model(config, train_data).to(device)
         model.load_state_dict(payload["model"])
-        x, lengths = training_sequences(train_data, samples)
-        results[f"seed{payload['seed']}"] = vaa(model.rnn, x, lengths, steps=steps, eps=eps)
+        x, lengths = training_sequences(train_data, samples * repeats)
+        results[f"seed{payload['seed']}"] = vaa(model.rnn, x, lengths, samples=samples, steps=steps, eps=eps,
+                                                repeats=repeats)
     return results

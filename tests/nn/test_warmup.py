@@ -22,8 +22,9 @@ def bistable_brc(input_size: int = 8, hidden_size: int = 16) -> BRC:
 
 def test_fresh_gru_is_monostable():
     torch.manual_seed(0)
-    result = vaa(make_rnn("gru", 1, 16, num_layers=2), torch.randn(30, 64, 1), steps=2000)
-    assert result.samples == 64 and result.steps == 2000 and len(result.layers) == 2
+    result = vaa(make_rnn("gru", 1, 16, num_layers=2), torch.randn(30, 80, 1), samples=64, steps=2000, repeats=2)
+    assert result.samples == 64 and result.steps == 2000 and result.repeats == 2 and len(result.layers) == 2
+    assert result.std == 0.0
     assert result.overall <= 2 / 64 and max(result.layers) <= 2 / 64
 
 
@@ -53,6 +54,16 @@ def test_vaa_star_agrees_with_vaa_in_the_limit(make, expected):
     assert star.shape == (1,)
     assert float(star[0].detach()) == pytest.approx(exact.overall, abs=0.02)
     assert (exact.overall > 0.8) if expected == "high" else (exact.overall <= 2 / 32)
+
+
+def test_vaa_star_of_the_first_layer_is_its_vaa():
+    torch.manual_seed(0)
+    rnn, x = make_rnn("brc", 1, 16, num_layers=2), torch.randn(30, 32, 1)
+    torch.manual_seed(1)
+    exact = vaa(rnn, x, steps=300)
+    torch.manual_seed(1)  # building the layer views draws no random number: same prefixes, same input
+    star = vaa_star(rnn, x, steps=300)
+    assert float(star[0].detach()) == pytest.approx(exact.layers[0], abs=0.02)
 
 
 def test_reachable_states_follow_prefixes_and_lengths():
