@@ -20,6 +20,7 @@ Commands::
     brc-rl report RUNS_OR_SWEEP_DIRS ... [--metric success|return|regret] [--output DIR]
     brc-rl supervised BENCHMARK --cell CELL [...]
     brc-rl supervised-table RESULTS.json ...
+    brc-rl vaa RUN_OR_CHECKPOINT [--samples 200] [--steps 10000] [--repeats 10]
 """
 
 from __future__ import annotations
@@ -316,6 +317,39 @@ def _add_supervised_commands(subparsers: Any) -> None:
     table.add_argument("--output", type=Path, help="write here instead of stdout")
 
 
+def _add_vaa_command(subparsers: Any) -> None:
+    vaa = _command(
+        subparsers, "vaa", run_vaa,
+        help="variability amongst attractors (VAA) of a trained memory, per layer",
+        description="Measure the exact VAA (Lambrechts et al. 2023) of the memories of a run: states reached on "
+        "random prefixes of real sequences, driven by one random constant input until they settle; the share of "
+        "distinct final states (1/n: monostable, 1: every sequence on its own attractor). RL run folders: on "
+        "episodes the model plays; supervised run folders, seed folders or model files: on training sequences.",
+    )
+    vaa.add_argument("path", type=Path, metavar="RUN_OR_CHECKPOINT", help="an RL run folder, or a supervised "
+                     "run folder, seed<k>/ folder, final_model.pt or checkpoint.pt")
+    vaa.add_argument("--samples", type=int, default=200, help="sequences measured, n (default 200)")
+    vaa.add_argument("--steps", type=int, default=10_000, help="stabilisation steps of the constant input "
+                     "(default 10000)")
+    vaa.add_argument("--eps", type=float, default=1e-4, help="distance under which two states are one attractor "
+                     "(default 1e-4)")
+    vaa.add_argument("--repeats", type=int, default=10, help="estimates averaged, each with its own constant "
+                     "input (default 10)")
+    vaa.add_argument("--rollout-steps", type=int, default=1024,
+                     help="RL: steps the model plays in each environment (default 1024)")
+    vaa.add_argument("--seed", type=int, default=None, help="RL: seed of the environments (default config seed + 1000)")
+    _add_model_args(vaa)
+
+
+def run_vaa(args: argparse.Namespace) -> int:
+    """Measure and print the VAA of a run's memories."""
+    from brc_rl.experiments import warmup
+
+    results = warmup.run_vaa(args.path, args.samples, args.steps, args.eps, args.repeats, args.rollout_steps,
+                             args.seed, args.model, args.device)
+    return _report(args, warmup.vaa_table(results), {name: v.to_dict() for name, v in results.items()})
+
+
 def run_supervised(args: argparse.Namespace) -> int:
     from brc_rl.supervised.cli import run_command
 
@@ -341,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rl_commands(subparsers)
     _add_env_commands(subparsers)
     _add_supervised_commands(subparsers)
+    _add_vaa_command(subparsers)
     return parser
 
 

@@ -20,6 +20,7 @@ from brc_rl.agents.policies import (
 )
 from brc_rl.agents.ppo import RecurrentPPO
 from brc_rl.agents.torch_layers import MiniGridCNN
+from brc_rl.agents.warmup import policy_vaa, rollout_episodes, split_episodes, warmup_policy
 
 ALGORITHMS: dict[str, type[RecurrentOnPolicyAlgorithm]] = {"ppo": RecurrentPPO, "a2c": RecurrentA2C}
 
@@ -28,5 +29,5 @@ __all__ = [
     "RecurrentActorCriticPolicy", "RecurrentActorCriticCnnPolicy", "RecurrentMultiInputActorCriticPolicy",
     "MlpRecurrentPolicy", "CnnRecurrentPolicy", "MultiInputRecurrentPolicy", "SequenceEvaluation",
     "RecurrentRolloutBuffer", "RecurrentDictRolloutBuffer", "RecurrentRolloutSamples", "MemoryMonitor",
-    "MiniGridCNN",
+    "MiniGridCNN", "policy_vaa", "rollout_episodes", "split_episodes", "warmup_policy",
 ]

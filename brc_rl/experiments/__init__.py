@@ -12,6 +12,7 @@ As rl-baselines3-zoo is to stable-baselines3: this package imports
 - :mod:`~brc_rl.experiments.horizon`: T-maze horizon generalisation.
 - :mod:`~brc_rl.experiments.bandit`: a bandit agent's regret.
 - :mod:`~brc_rl.experiments.report`: :func:`build_report`, tables and curves of many runs.
+- :mod:`~brc_rl.experiments.warmup`: the ``policy.warmup`` section, its logs, :func:`run_vaa` of a run.
 
 Example:
     >>> from brc_rl.experiments import evaluate, train
@@ -34,6 +35,7 @@ _EXPORTS = {
     "horizon": "horizon", "evaluate_horizons": "horizon",
     "bandit_regrets": "bandit",
     "build_report": "report", "format_report": "report", "plot_curves": "report",
+    "run_vaa": "warmup",
 }
 __all__ = sorted(_EXPORTS)
 

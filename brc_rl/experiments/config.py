@@ -39,6 +39,7 @@ from brc_rl.experiments.schema import (
     unknown_name,
     validate_model,
 )
+from brc_rl.experiments.warmup import PolicyWarmupConfig
 
 __all__ = [
     "ACTIVATIONS", "FEATURES_EXTRACTORS", "WRAPPERS", "VEC_ENVS", "SB3_CONTRIB_PPO", "ConfigError", "EnvConfig",
@@ -172,6 +173,10 @@ class PolicyConfig(ConfigModel):
     rnn_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra keyword arguments of the cell (``brc_rl.nn.make_rnn``), e.g. ``{recurrent_init: orthogonal}`` for nbrc;
     none for ``sb3_contrib_ppo``."""
+    warmup: PolicyWarmupConfig | None = None
+    """Warm the memories up to multistability before learning, on the untrained agent's own episodes (Lambrechts
+    et al. 2023); null: no warm-up. Not for ``sb3_contrib_ppo``. VAA before and after: tensorboard/warmup/ and
+    warmup.json in the run folder."""
 
     @field_validator("net_arch")
     @classmethod
@@ -296,6 +301,9 @@ def validate(config: TrainConfig) -> TrainConfig:
     if config.algo == SB3_CONTRIB_PPO and config.policy.cell != "lstm":
         raise ConfigError(f"config key 'policy.cell': sb3-contrib's RecurrentPPO policy is an LSTM; "
                           f"set lstm or leave the key out, got {config.policy.cell!r}")
+    if config.algo == SB3_CONTRIB_PPO and config.policy.warmup is not None:
+        raise ConfigError("config key 'policy.warmup': brc-rl warms up the memories of its own algorithms (ppo, a2c), "
+                          "not sb3-contrib's RecurrentPPO; leave it out")
     if config.algo == SB3_CONTRIB_PPO and config.policy.rnn_kwargs:
         raise ConfigError(f"config key 'policy.rnn_kwargs': sb3-contrib's RecurrentPPO takes no cell arguments; "
                           f"leave it empty, got {config.policy.rnn_kwargs!r}")

@@ -11,6 +11,8 @@ The run folder (:class:`~brc_rl.experiments.run_dir.RunDir`) holds::
     best_model.zip              the model with the best periodic evaluation
     final_model.zip             the model at the end of training
     final_vecnormalize.pkl      its VecNormalize statistics, if any
+    warmup.json                 with policy.warmup: the warm-up of every memory (VAA before, after)
+    tensorboard/warmup/         its tensorboard keys (brc_rl.experiments.warmup.warmup_scalars)
 
 The environment and the model are built before the folder is written, so a config
 that the environment or the algorithm rejects leaves nothing behind. A folder in
@@ -67,6 +69,7 @@ from brc_rl.experiments.config import (
 )
 from brc_rl.experiments.run_dir import RunDir
 from brc_rl.experiments.utils import get_device
+from brc_rl.experiments.warmup import PolicyWarmupConfig, log_warmup, save_warmup, summary
 
 CONFIG_FILE = "config.yaml"
 BEST_MODEL = "best_model.zip"
@@ -136,7 +139,8 @@ def policy_kwargs(policy: PolicyConfig, algo: str = "ppo") -> dict[str, Any]:
     For ``sb3_contrib_ppo`` the memory keys become sb3-contrib's: ``hidden_size`` ->
     ``lstm_hidden_size``, ``num_layers`` -> ``n_lstm_layers``, ``shared_memory`` ->
     ``shared_lstm`` and its opposite ``enable_critic_lstm`` (the critic's own LSTM);
-    ``cell`` (``lstm``) and ``rnn_kwargs`` (empty) go nowhere. The other keys are SB3's.
+    ``cell`` (``lstm``) and ``rnn_kwargs`` (empty) go nowhere. The other keys are SB3's;
+    ``warmup.partial`` adds ``partial_warmup: true`` to ``rnn_kwargs``.
     """
     if algo == SB3_CONTRIB_PPO:
         memory: dict[str, Any] = dict(
@@ -146,8 +150,9 @@ def policy_kwargs(policy: PolicyConfig, algo: str = "ppo") -> dict[str, Any]:
             enable_critic_lstm=not policy.shared_memory,
         )
     else:
+        partial = {"partial_warmup": True} if policy.warmup is not None and policy.warmup.partial else {}
         memory = dict(cell=policy.cell, hidden_size=policy.hidden_size, num_layers=policy.num_layers,
-                      shared_memory=policy.shared_memory, rnn_kwargs=dict(policy.rnn_kwargs))
+                      shared_memory=policy.shared_memory, rnn_kwargs={**policy.rnn_kwargs, **partial})
     kwargs: dict[str, Any] = dict(
         **memory,
         net_arch=copy.deepcopy(policy.net_arch),
@@ -214,6 +219,19 @@ def _learn(
             eval_env.close()
     save_model(model, run.final_model())
     model.get_env().close()
+
+
+def _warm_up(model: BaseAlgorithm, settings: PolicyWarmupConfig, run: RunDir) -> None:
+    """Warm the policy's memories up on its own episodes; log to ``tensorboard/warmup``, write ``warmup.json``."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from brc_rl.agents import warmup_policy
+
+    records = warmup_policy(model, settings.rollout_steps, **settings.kwargs())
+    with SummaryWriter(str(run.tensorboard / "warmup")) as writer:
+        log_warmup(writer, records)
+    save_warmup(run.path, records)
+    print(summary(records), file=sys.stderr)
 
 
 def train(
@@ -283,6 +301,8 @@ def train(
     run.path.mkdir(parents=True, exist_ok=True)
     dump_config(config, run.config)
     run.record_command(argv)
+    if config.policy.warmup is not None:
+        _warm_up(model, config.policy.warmup, run)
     _learn(model, config, run, resumed=False, callbacks=callbacks)
     return run.path
 

@@ -181,7 +181,17 @@ def type_name(tp: Any) -> str:
 
 
 def _model(tp: Any) -> type[BaseModel] | None:
-    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+    """The config model of a field's annotation, ``Model`` or ``Model | None``; else None."""
+    return _optional(tp)[0]
+
+
+def _optional(tp: Any) -> tuple[Any, bool]:
+    """``(X, True)`` for ``X | None``, ``(tp, False)`` otherwise; X a config model or None."""
+    optional = get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp)
+    if optional:
+        members = [arg for arg in get_args(tp) if arg is not type(None)]
+        tp = members[0] if len(members) == 1 else None
+    return (tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None), optional
 
 
 def validate_model(model_cls: type[Model], data: Any, label: Callable[[str], str] = config_key) -> Model:
@@ -247,12 +257,13 @@ def schema_docs(model_cls: type[BaseModel]) -> list[tuple[str, str, str, str]]:
     nested models walked (``policy.cell``); the docs' config reference is generated from this."""
     rows = []
     for name, field in model_cls.model_fields.items():
-        if nested := _model(field.annotation):
-            rows += [(f"{name}.{key}", *rest) for key, *rest in schema_docs(nested)]
-        else:
+        nested, optional = _optional(field.annotation)
+        if nested is None or optional:  # an optional section has a row of its own (null: absent)
             default = "required" if field.is_required() else yaml.safe_dump(to_jsonable_python(
                 field.get_default(call_default_factory=True)), default_flow_style=True).removesuffix("...\n").strip()
             rows.append((name, type_name(field.annotation), default, " ".join((field.description or "").split())))
+        if nested is not None:
+            rows += [(f"{name}.{key}", *rest) for key, *rest in schema_docs(nested)]
     return rows
 
 
@@ -264,36 +275,57 @@ def add_model_arguments(parser: argparse.ArgumentParser, model_cls: type[BaseMod
     a field named in ``positional`` a positional argument. ``X | None`` gives ``X``;
     tuples and lists take ``nargs="+"``; bools get ``--x/--no-x``; a ``Literal`` or a
     :class:`Registry` gives ``choices``. The help is the field's doc plus its default.
-    Options not given stay out of the namespace, so the model's defaults apply.
+    Options not given stay out of the namespace, so the model's defaults apply. An optional
+    section ``warmup: Section | None`` gives ``--warmup`` (the section with its defaults)
+    and an option ``--warmup-<key>`` per key of the section, which implies ``--warmup``.
     """
     for name, field in model_cls.model_fields.items():
-        tp, metadata, kwargs = field.annotation, list(field.metadata), {}
-        if get_origin(tp) in (Union, types.UnionType):  # X | None -> X
-            members = [arg for arg in get_args(tp) if arg is not type(None)]
-            tp = members[0] if len(members) == 1 else str
-        if get_origin(tp) is Annotated:
-            metadata += tp.__metadata__
-            tp = get_args(tp)[0]
-        if get_origin(tp) in (tuple, list):
-            kwargs["nargs"], tp = "+", get_args(tp)[0]
-        choices = [m.names for m in metadata if isinstance(m, Registry)]
-        if get_origin(tp) is Literal:
-            choices.append(get_args(tp))
-            tp = type(get_args(tp)[0])
-        kwargs.update({"action": argparse.BooleanOptionalAction} if tp is bool else {"type": tp})
-        text = " ".join((field.description or "").split()).rstrip(".")
-        if choices:
-            kwargs["choices"] = sorted(choices[0])
-            text += f" (one of: {', '.join(kwargs['choices'])})"
-        if not field.is_required() and field.default is not None:
-            default = field.get_default(call_default_factory=True)
-            text += f" (default: {' '.join(map(str, default)) if 'nargs' in kwargs else default})"
-        kwargs["help"] = text.replace("%", "%%")
-        if name in positional:
-            parser.add_argument(name, metavar=name.upper(), **kwargs)
-        else:
-            parser.add_argument("--" + name.replace("_", "-"), dest=name, required=field.is_required(),
-                                default=argparse.SUPPRESS, **kwargs)
+        nested, optional = _optional(field.annotation)
+        if nested is not None and optional:
+            doc = " ".join((field.description or "").split()).rstrip(".")
+            parser.add_argument("--" + _option(name), dest=name, action="store_const", const={},
+                                default=argparse.SUPPRESS, help=f"{doc} (with its defaults; the options "
+                                f"--{_option(name)}-* change them)".replace("%", "%%"))
+            for key, sub in nested.model_fields.items():
+                _add_argument(parser, f"{name}.{key}", sub, option=f"{_option(name)}-{_option(key)}")
+            continue
+        _add_argument(parser, name, field, positional=name in positional)
+
+
+def _option(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _add_argument(parser: argparse.ArgumentParser, dest: str, field: Any, positional: bool = False,
+                  option: str | None = None) -> None:
+    """The argument of one field (see :func:`add_model_arguments`)."""
+    tp, metadata, kwargs = field.annotation, list(field.metadata), {}
+    if get_origin(tp) in (Union, types.UnionType):  # X | None -> X
+        members = [arg for arg in get_args(tp) if arg is not type(None)]
+        tp = members[0] if len(members) == 1 else str
+    if get_origin(tp) is Annotated:
+        metadata += tp.__metadata__
+        tp = get_args(tp)[0]
+    if get_origin(tp) in (tuple, list):
+        kwargs["nargs"], tp = "+", get_args(tp)[0]
+    choices = [m.names for m in metadata if isinstance(m, Registry)]
+    if get_origin(tp) is Literal:
+        choices.append(get_args(tp))
+        tp = type(get_args(tp)[0])
+    kwargs.update({"action": argparse.BooleanOptionalAction} if tp is bool else {"type": tp})
+    text = " ".join((field.description or "").split()).rstrip(".")
+    if choices:
+        kwargs["choices"] = sorted(choices[0])
+        text += f" (one of: {', '.join(kwargs['choices'])})"
+    if not field.is_required() and field.default is not None:
+        default = field.get_default(call_default_factory=True)
+        text += f" (default: {' '.join(map(str, default)) if 'nargs' in kwargs else default})"
+    kwargs["help"] = text.replace("%", "%%")
+    if positional:
+        parser.add_argument(dest, metavar=dest.upper(), **kwargs)
+    else:
+        parser.add_argument("--" + (option or _option(dest)), dest=dest, required=field.is_required(),
+                            default=argparse.SUPPRESS, **kwargs)
 
 
 def model_from_args(model_cls: type[Model], args: argparse.Namespace) -> Model:
@@ -303,4 +335,10 @@ def model_from_args(model_cls: type[Model], args: argparse.Namespace) -> Model:
         ConfigError: for an invalid value, naming the option (``--epochs: expected ...``).
     """
     data = {name: getattr(args, name) for name in model_cls.model_fields if hasattr(args, name)}
-    return validate_model(model_cls, data, lambda key: "--" + key.replace("_", "-"))
+    for name, field in model_cls.model_fields.items():
+        nested = _model(field.annotation)
+        given = {} if nested is None else {key: getattr(args, f"{name}.{key}") for key in nested.model_fields
+                                           if hasattr(args, f"{name}.{key}")}
+        if given:
+            data[name] = {**(data.get(name) or {}), **given}
+    return validate_model(model_cls, data, lambda key: "--" + _option(key).replace(".", "-"))

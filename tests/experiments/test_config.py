@@ -19,6 +19,7 @@ from brc_rl.experiments.config import (
     load_config,
 )
 from brc_rl.experiments.schema import check_type, schema_docs
+from brc_rl.experiments.warmup import PolicyWarmupConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {
@@ -213,12 +214,14 @@ def test_every_schema_key_is_documented():
     keys = [row[0] for row in rows]
     assert "policy.cell" in keys and "env.id" in keys and "eval_freq" in keys
     assert len(keys) == len(set(keys)) == len(TrainConfig.model_fields) - 2 + len(EnvConfig.model_fields) + len(
-        PolicyConfig.model_fields)  # the sections are walked, not listed
+        PolicyConfig.model_fields) + len(PolicyWarmupConfig.model_fields)  # sections walked; optional ones listed too
     assert all(doc for *_, doc in rows), [key for key, *_, doc in rows if not doc]
     by_key = {key: (tp, default) for key, tp, default, _ in rows}
     assert by_key["env.id"] == ("str", "required") and by_key["policy.net_arch"] == (
         "list[int] | dict[str, list[int]]", "[64]")
     assert by_key["run_dir"] == ("str | None", "null") and by_key["policy.activation_fn"] == ("str", "tanh")
+    assert by_key["policy.warmup"] == ("PolicyWarmupConfig | None", "null")
+    assert by_key["policy.warmup.steps"] == ("int", "100")
 
 
 def test_batch_size_must_cut_whole_environments():

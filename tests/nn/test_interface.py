@@ -11,9 +11,10 @@ from brc_rl.nn import GRU, LSTM, RNN_REGISTRY, BRCCell, NBRCCell, make_rnn
 CELLS = sorted(RNN_REGISTRY)
 
 
+@pytest.mark.parametrize("partial_warmup", [False, True])
 @pytest.mark.parametrize("name", CELLS)
-def test_resets_equal_splitting_the_sequence(name):
-    rnn = make_rnn(name, 3, 6, num_layers=2)
+def test_resets_equal_splitting_the_sequence(name, partial_warmup):
+    rnn = make_rnn(name, 3, 6, num_layers=2, partial_warmup=partial_warmup)
     x = torch.randn(16, 3, 3)
     resets = torch.zeros(16, 3, dtype=torch.bool)
     resets[6, 0] = resets[11, 0] = resets[9, 2] = True

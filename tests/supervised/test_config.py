@@ -12,8 +12,9 @@ from brc_rl.experiments.schema import (
     schema_docs,
     validate_model,
 )
+from brc_rl.experiments.warmup import WarmupConfig
 from brc_rl.supervised.cli import add_supervised_arguments
-from brc_rl.supervised.protocol import BENCHMARKS, SupervisedConfig
+from brc_rl.supervised.protocol import BENCHMARKS, RESUME_KEYS, SupervisedConfig
 
 BASE = {"benchmark": "copy-first", "cell": "nbrc"}
 CLI_ONLY = {"json", "resume", "fresh", "no_progress"}
@@ -60,10 +61,12 @@ def parser() -> argparse.ArgumentParser:
 
 def test_the_options_are_the_fields_of_the_model_and_the_commands_own():
     actions = [a for a in parser()._actions if a.dest != "help"]
-    assert {a.dest for a in actions} == set(SupervisedConfig.model_fields) | CLI_ONLY
+    warmup = set(WarmupConfig.model_fields)
+    assert {a.dest for a in actions} == set(SupervisedConfig.model_fields) | CLI_ONLY | {f"warmup.{k}" for k in warmup}
     flags = {flag for a in actions for flag in a.option_strings}
     assert flags == {"--" + name.replace("_", "-") for name in set(SupervisedConfig.model_fields) - {"benchmark"}
-                     } | {"--json", "--resume", "--fresh", "--no-progress"}
+                     } | {"--json", "--resume", "--fresh", "--no-progress", "--no-warmup-partial"} | {
+                         "--warmup-" + key.replace("_", "-") for key in warmup}
     benchmark = next(a for a in actions if a.dest == "benchmark")
     assert not benchmark.option_strings and benchmark.choices == sorted(BENCHMARKS)
     text = parser().format_help()
@@ -82,8 +85,22 @@ def test_parsed_options_build_the_config_with_the_models_defaults():
     assert minimal == SupervisedConfig(benchmark="denoising", cell="nbrc")
 
 
+def test_warmup_options_build_the_section():
+    def config(*argv):
+        return model_from_args(SupervisedConfig, parser().parse_args(["copy-first", "--cell", "gru", *argv]))
+
+    assert config().warmup is None
+    assert config("--warmup").warmup == WarmupConfig()
+    assert config("--warmup-steps", "5", "--warmup-partial").warmup == WarmupConfig(steps=5, partial=True)
+    assert config("--warmup").run_name() == "copy-first-seq_len300-gru-warmup"
+    assert config("--warmup-partial").run_name() == "copy-first-seq_len300-gru-partialwarmup"
+    assert "warmup" in RESUME_KEYS
+
+
 def test_bad_option_values_name_the_option():
     for argv, message in [(["--epochs", "0"], "--epochs: expected an integer >= 1, got 0"),
+                          (["--warmup-steps", "-1"], "--warmup-steps: expected an integer >= 0, got -1"),
+                          (["--warmup-target", "2"], "--warmup-target: expected a number <= 1.0, got 2.0"),
                           (["--forget", "3"], "benchmark 'copy-first' takes no forget")]:
         with pytest.raises(ConfigError, match=message):
             model_from_args(SupervisedConfig, parser().parse_args(["copy-first", "--cell", "nbrc", *argv]))
@@ -93,7 +110,8 @@ def test_bad_option_values_name_the_option():
 
 def test_every_key_is_documented():
     rows = schema_docs(SupervisedConfig)
-    assert [key for key, *_ in rows] == list(SupervisedConfig.model_fields)
+    assert [key for key, *_ in rows] == list(SupervisedConfig.model_fields) + [
+        f"warmup.{key}" for key in WarmupConfig.model_fields]
     assert all(doc for *_, doc in rows), [key for key, *_, doc in rows if not doc]
     by_key = {key: (tp, default) for key, tp, default, _ in rows}
     assert by_key["seeds"] == ("tuple[int, ...]", "[0, 1, 2]") and by_key["cell"] == ("str", "required")

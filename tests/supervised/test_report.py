@@ -104,6 +104,16 @@ def test_table_lists_runs_with_the_papers_settings_before_reduced_ones():
         text.index("| 300 | measured, reduced [2] | 0.300 (1 seed) |  |  |  |  |  |")
 
 
+def test_table_gives_warmup_runs_their_own_column():
+    warm = fake_result("copy-first", "gru", {"seq_len": 300}, {"mse": (0.05, 0.0)}, seeds=(0,))
+    warm["protocol"]["warmup"] = {"steps": 100, "partial": False}
+    lines = render_tables([fake_result("copy-first", "gru", {"seq_len": 300}, {"mse": (0.9, 0.0)}, seeds=(0,)),
+                           warm]).splitlines()
+    assert "| T | source | BRC | nBRC | GORU | LSTM | GRU | LMU | GRU + warm-up |" in lines
+    assert "| 300 | measured, 1 seed(s) [2] |  |  |  |  |  |  | 0.050 (1 seed) |" in lines
+    assert any("warm-up {'steps': 100, 'partial': False}" in line for line in lines)
+
+
 def test_load_results_rejects_other_json(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"hello": 1}))
