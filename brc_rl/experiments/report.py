@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -420,15 +421,22 @@ def plot_curves(report: Report, output: str | os.PathLike[str]) -> dict[str, str
         plotted = [agent for agent in agents if len(agent.timesteps)]
         if not plotted:
             continue
-        fig = Figure(figsize=(6, 4), layout="constrained")
+        labels = [textwrap.fill(f"{agent.name} ({len(agent.runs)} seeds)", 70) for agent in plotted]
+        # Long agent names (settings that differ between runs) go in a legend below the axes.
+        below = max(label.count("\n") for label in labels) > 0
+        height = 4 + (0.2 * sum(label.count("\n") + 1 for label in labels) if below else 0)
+        fig = Figure(figsize=(6, height), layout="constrained")
         ax = fig.add_subplot()
-        for agent in plotted:
-            (line,) = ax.plot(agent.timesteps, agent.mean, marker=".", label=f"{agent.name} ({len(agent.runs)} seeds)")
+        for agent, label in zip(plotted, labels):
+            (line,) = ax.plot(agent.timesteps, agent.mean, marker=".", label=label)
             ax.fill_between(agent.timesteps, agent.low, agent.high, color=line.get_color(), alpha=0.2)
         if report.threshold is not None:
             ax.axhline(report.threshold, color="grey", linestyle=":", linewidth=1)
         ax.set(xlabel="env steps", ylabel=f"{report.metric} (mean over seeds, band min-max)", title=task)
-        ax.legend(fontsize="small")
+        if below:
+            fig.legend(loc="outside lower center", fontsize="x-small")
+        else:
+            ax.legend(fontsize="small")
         figures[task] = figure_name(task, report.metric)
         fig.savefig(output / figures[task], dpi=100)
     return figures
