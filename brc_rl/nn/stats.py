@@ -25,7 +25,8 @@ without one) and the H units j:
   previous time step's h of the same sequence: hx's at step 0, 0 after a reset) (SRC).
 - ``state_abs_mean`` = mean of |h_{s,j}| over the steps, sequences and units (every
   cell; the first H entries of the state: h of LSTM's [h | c], the spikes z of LSNN's
-  [z | v | b | r], h of SRC's [h | h_s | i]). Logged by RL only.
+  [z | v | b | r] (its firing rate at the rollout's steps), h - h* of SRC's
+  [h - h* | h_s - h* | i] (the distance from rest)). Logged by RL only.
 
 A step s is one (time step, sequence) pair: the gates may be time-major (L, N, H), as
 the RL memories return them, or batch-first (N, T, H), as the supervised models do;

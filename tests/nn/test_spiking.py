@@ -279,6 +279,9 @@ def test_src_rest_state_solve_and_gradient():
     with torch.no_grad():
         rest.bias_ih_l0.add_(1.0)  # an optimizer step: the cached solve is redone
     np.testing.assert_allclose(rest.rest_state().detach().numpy(), rest_by_bisection(b + 1), atol=1e-12)
+    with torch.inference_mode():
+        rest(torch.zeros(3, 1, 1, dtype=torch.float64))
+    rest(torch.zeros(3, 1, 1, dtype=torch.float64))[0].sum().backward()  # no inference tensor reused
 
 
 def test_src_straight_through_output_gradient():
