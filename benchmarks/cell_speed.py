@@ -4,7 +4,8 @@ Usage: python benchmarks/cell_speed.py [--repeats 5] [--threads 2] [--cells ...]
 
 A training step is forward + backward (loss on the last output) + Adam step, the way
 the supervised benchmarks train. Cells are timed in interleaved rounds (gru, lstm, brc,
-nbrc, gru, ...) so that a noisy machine slows all of them alike; ratios are of medians.
+nbrc, lsnn, src, gru, ...) so that a noisy machine slows all of them alike; ratios are
+of medians. The spiking memories (lsnn, src) have no target.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ TARGETS: dict[tuple[int, int, int, int, int], dict[str, float]] = {
     (128, 16, 64, 128, 1): {"brc": 0.5, "nbrc": 1.0},
 }
 LENGTH_CHECK = {"lengths": (100, 1000), "N": 32, "H_in": 32, "H": 128, "max_ratio": 15.0}
-CELLS = ("gru", "lstm", "brc", "nbrc")
+CELLS = ("gru", "lstm", "brc", "nbrc", "lsnn", "src")
 
 
 @dataclass
@@ -73,7 +74,7 @@ def time_shape(shape: tuple[int, ...], cells=CELLS, repeats: int = 5) -> ShapeRe
     return ShapeResult(tuple(shape), seconds, target=TARGETS.get(tuple(shape), {}))
 
 
-def length_scaling(cells=("gru", "brc", "nbrc"), repeats: int = 5) -> dict[str, float]:
+def length_scaling(cells=("gru", "brc", "nbrc", "lsnn", "src"), repeats: int = 5) -> dict[str, float]:
     """time(L=1000) / time(L=100) per cell at N=32, H=128 (linear in L means about 10)."""
     short, long = LENGTH_CHECK["lengths"]
     n, h_in, h = LENGTH_CHECK["N"], LENGTH_CHECK["H_in"], LENGTH_CHECK["H"]
@@ -88,7 +89,7 @@ def run(repeats: int = 5, threads: int = 2, cells=CELLS, shapes=None) -> dict:
         raise ValueError(f"cells must include 'gru' (the reference), got {list(cells)}")
     torch.set_num_threads(threads)
     results = [time_shape(s, cells, repeats) for s in (shapes or TARGETS)]
-    scaling = length_scaling(tuple(c for c in ("gru", "brc", "nbrc") if c in cells), repeats)
+    scaling = length_scaling(tuple(c for c in cells if c != "lstm"), repeats)
     return {
         "threads": threads,
         "repeats": repeats,

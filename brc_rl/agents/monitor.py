@@ -9,6 +9,8 @@ of the actor memory (the shared one when actor and critic share it):
 - ``bistable_fraction``, ``mean_a``, ``mean_c`` (BRC, NBRC): over the gates of the first
   epoch of the update, whose minibatches cover the rollout exactly once; the numba kernel
   computes them anyway, so this costs three reductions per minibatch.
+- ``firing_rate``, ``mean_adaptation`` (LSNN), ``spike_rate`` (SRC): likewise, over the
+  spiking traces of the first epoch.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import torch as th
 from stable_baselines3.common.logger import Logger
 
-from brc_rl.nn.stats import gate_means, gate_sums, memory_scalars, state_abs_mean
+from brc_rl.nn.stats import GATE_STATS, LayerGates, gate_means, gate_stats, gate_sums, memory_scalars, state_abs_mean
 
 
 class MemoryMonitor:
@@ -37,6 +39,7 @@ class MemoryMonitor:
         self._states: list[th.Tensor] = []
         self._gate_sums: th.Tensor | None = None
         self._gate_count = 0
+        self._gate_stats: tuple[str, ...] = GATE_STATS
 
     def record_state(self, state: th.Tensor) -> None:
         """Record the memory state after one rollout step.
@@ -46,12 +49,14 @@ class MemoryMonitor:
         """
         self._states.append(state[..., : self.hidden_size])
 
-    def record_gates(self, gates: list[tuple[th.Tensor, th.Tensor]]) -> None:
+    def record_gates(self, gates: list[LayerGates]) -> None:
         """Record the gates of one sequence evaluation.
 
         Args:
-            gates: per layer ``(a, c)``, each (L, N, H).
+            gates: per layer ``(a, c)`` (BRC, nBRC) or a spiking memory's
+                ``{stat: values}``, each (L, N, H).
         """
+        self._gate_stats = gate_stats(gates)
         sums, count = gate_sums(gates)
         self._gate_sums = sums if self._gate_sums is None else self._gate_sums + sums
         self._gate_count += count
@@ -62,7 +67,7 @@ class MemoryMonitor:
         for layer, value in zip(layers, state_abs_mean(th.stack(self._states, dim=1)) if self._states else []):
             layer["state_abs_mean"] = value
         if self._gate_sums is not None:
-            for layer, means in zip(layers, gate_means(self._gate_sums, self._gate_count)):
+            for layer, means in zip(layers, gate_means(self._gate_sums, self._gate_count, self._gate_stats)):
                 layer.update(means)
         return memory_scalars(layers)
 

@@ -34,8 +34,9 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
 from brc_rl.nn import make_rnn
+from brc_rl.nn.stats import LayerGates
 
-Gates = list[tuple[th.Tensor, th.Tensor]]
+Gates = list[LayerGates]
 
 
 class SequenceEvaluation(NamedTuple):
@@ -45,8 +46,8 @@ class SequenceEvaluation(NamedTuple):
         values: (L * N,) critic values.
         log_prob: (L * N,) log-likelihood of the given actions.
         entropy: (L * N,) entropy of the action distribution, or None without a closed form.
-        gates: the actor memory's ``(a, c)`` per layer, each (L, N, H), for BRC / nBRC
-            when asked for; None otherwise.
+        gates: the actor memory's ``(a, c)`` per layer (BRC, nBRC) or its spiking traces
+            ``{stat: values}`` (LSNN, SRC), each (L, N, H), when asked for; None otherwise.
     """
 
     values: th.Tensor
@@ -67,7 +68,8 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
     which keeps its cell's own init.
 
     Args:
-        cell: the memory, a name of ``brc_rl.nn.RNN_REGISTRY``: "brc", "nbrc", "gru", "lstm".
+        cell: the memory, a name of ``brc_rl.nn.RNN_REGISTRY``: "brc", "nbrc", "gru", "lstm",
+            "lsnn", "src".
         hidden_size: units per memory layer.
         num_layers: stacked memory layers.
         shared_memory: if True, actor and critic read one memory (trained by both losses);

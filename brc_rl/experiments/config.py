@@ -149,8 +149,8 @@ class PolicyConfig(ConfigModel):
     """Policy alias of the algorithm: ``MlpRecurrentPolicy``, ``CnnRecurrentPolicy``, ``MultiInputRecurrentPolicy``;
     for ``sb3_contrib_ppo`` ``MlpLstmPolicy`` (its default), ``CnnLstmPolicy``, ``MultiInputLstmPolicy``."""
     cell: str = "nbrc"
-    """Memory cell (``brc_rl.nn.RNN_REGISTRY``): ``brc``, ``nbrc``, ``gru``, ``lstm``; only ``lstm`` (the default)
-    for ``sb3_contrib_ppo``."""
+    """Memory cell (``brc_rl.nn.RNN_REGISTRY``): ``brc``, ``nbrc``, ``gru``, ``lstm``, ``lsnn``, ``src``; only
+    ``lstm`` (the default) for ``sb3_contrib_ppo``."""
     hidden_size: int = Field(128, ge=1)
     """Units per recurrent layer (sb3-contrib: ``lstm_hidden_size``)."""
     num_layers: int = Field(1, ge=1)

@@ -7,6 +7,7 @@ up (long memory) and half left as initialised (precision), both are kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -118,17 +119,24 @@ class PartialWarmup(nn.Module):
             x = torch.cat([outs[0][0], outs[1][0]], dim=-1)
             h_n.append(torch.cat([outs[0][1][0], outs[1][1][0]], dim=-1))
             if with_gates:
-                (a_w, c_w), (a_c, c_c) = outs[0][2][0], outs[1][2][0]
-                gates.append((layout.output(torch.cat([a_w, a_c], -1)), layout.output(torch.cat([c_w, c_c], -1))))
+                gates.append(_join(outs[0][2][0], outs[1][2][0], layout.output))
         return layout.output(x), layout.state(torch.stack(h_n)), gates
 
 
+def _join(warm: Any, cold: Any, output: Callable[[Tensor], Tensor]) -> Any:
+    """One layer's gates of the two halves, units concatenated (warm first): ``(a, c)`` or ``{stat: values}``."""
+    if isinstance(warm, dict):
+        return {name: output(torch.cat([warm[name], cold[name]], -1)) for name in warm}
+    return tuple(output(torch.cat([w, c], -1)) for w, c in zip(warm, cold))
+
+
 class GatedPartialWarmup(PartialWarmup):
-    """:class:`PartialWarmup` of a cell with gates (BRC, nBRC): also ``forward_with_gates``."""
+    """:class:`PartialWarmup` of a memory with ``forward_with_gates`` (BRC, nBRC, LSNN, SRC)."""
 
     def forward_with_gates(self, input: Tensor, hx: Tensor | None = None, resets: Tensor | None = None
                            ) -> tuple[Tensor, Tensor, list[tuple[Tensor, Tensor]]]:
-        """As :meth:`brc_rl.nn.BRC.forward_with_gates`: each layer's (a, c), the warm half's units first."""
+        """As the memory's ``forward_with_gates``: each layer's ``(a, c)`` or ``{stat: values}``,
+        the warm half's units first."""
         return self._run(input, hx, resets, with_gates=True)
 
 

@@ -9,8 +9,11 @@ from torch import nn
 from brc_rl.nn.baselines import GRU, LSTM
 from brc_rl.nn.modules import BRC, NBRC
 from brc_rl.nn.partial import GatedPartialWarmup, PartialWarmup
+from brc_rl.nn.spiking import LSNN, SRC
 
-RNN_REGISTRY: dict[str, type[nn.Module]] = {"brc": BRC, "nbrc": NBRC, "gru": GRU, "lstm": LSTM}
+RNN_REGISTRY: dict[str, type[nn.Module]] = {
+    "brc": BRC, "nbrc": NBRC, "gru": GRU, "lstm": LSTM, "lsnn": LSNN, "src": SRC,
+}
 
 
 def make_rnn(name: str, input_size: int, hidden_size: int, num_layers: int = 1, partial_warmup: bool = False,
@@ -19,10 +22,11 @@ def make_rnn(name: str, input_size: int, hidden_size: int, num_layers: int = 1, 
 
     Every memory has the interface of :class:`brc_rl.nn.BRC`:
     ``output, h_n = rnn(input, hx=None, resets=None)`` and a ``state_size`` attribute
-    (hx is (num_layers, N, state_size); 2 * hidden_size for "lstm").
+    (hx is (num_layers, N, state_size); 2 * hidden_size for "lstm", 4 * hidden_size for
+    "lsnn", 3 * hidden_size for "src").
 
     Args:
-        name: one of ``RNN_REGISTRY``: "brc", "nbrc", "gru", "lstm".
+        name: one of ``RNN_REGISTRY``: "brc", "nbrc", "gru", "lstm", "lsnn", "src".
         input_size: as torch.nn.GRU.
         hidden_size: as torch.nn.GRU.
         num_layers: as torch.nn.GRU.

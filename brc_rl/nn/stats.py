@@ -1,4 +1,4 @@
-"""Statistics of a recurrent memory: bistable share, gate means, mean |h|, and their keys.
+"""Statistics of a recurrent memory: bistable share, gate means, spike rates, mean |h|, and their keys.
 
 One scheme serves RL (``MemoryMonitor`` on rollout data) and the supervised benchmarks
 (a probe on 100 test sequences). Every statistic of layer k is logged under
@@ -6,8 +6,8 @@ One scheme serves RL (``MemoryMonitor`` on rollout data) and the supervised benc
     ``memory/layer{k}/<stat>``
 
 (:func:`memory_key`, :func:`memory_scalars`), with these stats, for layer k's gates
-a, c and hidden state h over the valid steps V (a mask; all steps without one) and
-the H units j:
+a, c, spikes, adaptations and hidden state h over the valid steps V (a mask; all steps
+without one) and the H units j:
 
 - ``bistable_fraction`` = 1 / (|V| H) * sum_{s in V} sum_j 1[a_{s,j} > 1]: the share of
   unit-steps in the bistable regime a > 1 (BRC, nBRC; the paper's Fig. 4).
@@ -15,12 +15,25 @@ the H units j:
   a in (0, 2) (BRC, nBRC).
 - ``mean_c`` = 1 / (|V| H) * sum_{s in V} sum_j c_{s,j}: the mean update gate; near 1
   a unit holds its state (BRC, nBRC; the paper's Fig. 4).
+- ``firing_rate`` = 1 / (|V| H) * sum_{s in V} sum_j z_{s,j}: spikes per neuron and
+  step, z in {0, 1} the output of an LSNN layer (LSNN).
+- ``mean_adaptation`` = 1 / (|V| H) * sum_{s in V} sum_j beta_j b_{s,j}: the mean rise
+  of the threshold A = v_th + beta b above v_th (LSNN; 0 for LIF neurons, beta_j = 0).
+- ``spike_rate`` = 1 / (|V| H) * sum_{s in V} sum_j 1[h_{s,j} > 0 and h_{s-1,j} <= 0]:
+  spikes per neuron and step of an SRC layer, counting a spike once at its onset (the
+  output max(h, 0) stays positive for a step or two per spike; h_{s-1} is the
+  previous time step's h of the same sequence: hx's at step 0, 0 after a reset) (SRC).
 - ``state_abs_mean`` = mean of |h_{s,j}| over the steps, sequences and units (every
-  cell; the h half of LSTM's [h | c] state). Logged by RL only.
+  cell; the first H entries of the state: h of LSTM's [h | c], the spikes z of LSNN's
+  [z | v | b | r] (its firing rate at the rollout's steps), h - h* of SRC's
+  [h - h* | h_s - h* | i] (the distance from rest)). Logged by RL only.
 
 A step s is one (time step, sequence) pair: the gates may be time-major (L, N, H), as
 the RL memories return them, or batch-first (N, T, H), as the supervised models do;
-the mask has the shape of their first two dimensions.
+the mask has the shape of their first two dimensions. Per layer, the "gates" are BRC's
+and nBRC's ``(a, c)``, or a spiking memory's traces ``{stat: values}``, whose means
+over the valid unit-steps are the statistics (``forward_with_gates`` of
+:class:`brc_rl.nn.LSNN` and :class:`brc_rl.nn.SRC`).
 
 Example:
     >>> import torch
@@ -36,44 +49,72 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor
 
-#: The gate statistics, in the order of the columns of :func:`gate_sums`.
+#: The gate statistics of BRC and nBRC, in the order of the columns of :func:`gate_sums`.
 GATE_STATS = ("bistable_fraction", "mean_a", "mean_c")
+#: The statistics of the spiking memories: LSNN's two, then SRC's.
+SPIKE_STATS = ("firing_rate", "mean_adaptation", "spike_rate")
 #: Every statistic of the ``memory/layer{k}/<stat>`` scheme.
-MEMORY_STATS = (*GATE_STATS, "state_abs_mean")
+MEMORY_STATS = (*GATE_STATS, *SPIKE_STATS, "state_abs_mean")
+
+#: Per layer: BRC's ``(a, c)`` or a spiking memory's ``{stat: values}``.
+LayerGates = tuple[Tensor, Tensor] | Mapping[str, Tensor]
+
+
+def _traces(layer: LayerGates) -> Mapping[str, Tensor]:
+    """``{stat: values}`` whose means are the layer's statistics."""
+    if isinstance(layer, Mapping):
+        return layer
+    a, c = layer
+    return {"bistable_fraction": a > 1, "mean_a": a, "mean_c": c}
+
+
+def gate_stats(gates: Sequence[LayerGates]) -> tuple[str, ...]:
+    """The statistics that :func:`gate_sums` computes from these gates, in column order:
+    :data:`GATE_STATS` for ``(a, c)`` pairs, the keys of a spiking memory's traces."""
+    return tuple(_traces(gates[0]))
 
 
 @torch.no_grad()
-def gate_sums(gates: Sequence[tuple[Tensor, Tensor]], mask: Tensor | None = None) -> tuple[Tensor, int]:
-    """Per layer, the sums of 1[a > 1], a and c over the valid unit-steps.
+def gate_sums(gates: Sequence[LayerGates], mask: Tensor | None = None) -> tuple[Tensor, int]:
+    """Per layer, the sums over the valid unit-steps of what the statistics average.
 
-    Sums add up across batches; :func:`gate_means` turns them into the statistics.
+    For ``(a, c)``: 1[a > 1], a and c; for a spiking memory's traces: each trace. Sums
+    add up across batches; :func:`gate_means` turns them into the statistics.
 
     Args:
-        gates: per layer ``(a, c)``, each (L, N, H) or (N, T, H).
+        gates: per layer ``(a, c)`` or ``{stat: values}``, each (L, N, H) or (N, T, H).
         mask: optional bool or 0/1 tensor of the gates' first two dimensions; only the
             steps where it is true count.
 
     Returns:
-        The (num_layers, 3) float tensor of sums, columns in the order of
-        :data:`GATE_STATS`, and the number of unit-steps summed per layer.
+        The (num_layers, number of statistics) float tensor of sums, columns in the order
+        of :func:`gate_stats`, and the number of unit-steps summed per layer.
 
     Raises:
         ValueError: if the mask's shape is not the gates' first two dimensions.
     """
-    a0 = gates[0][0]
+    layers = [list(_traces(layer).values()) for layer in gates]
+    first = layers[0][0]
     if mask is None:
-        rows = [torch.stack([(a > 1).sum(), a.sum(), c.sum()]).float() for a, c in gates]
-        return torch.stack(rows), a0.numel()
-    if mask.shape != a0.shape[:2]:
-        raise ValueError(f"expected a mask of shape {tuple(a0.shape[:2])}, got {tuple(mask.shape)}")
-    weight = mask.to(device=a0.device, dtype=torch.float32)[..., None]
-    rows = [torch.stack([((a > 1) * weight).sum(), (a * weight).sum(), (c * weight).sum()]) for a, c in gates]
-    return torch.stack(rows), int(mask.sum()) * a0.shape[2]
+        rows = [torch.stack([t.sum() for t in traces]).float() for traces in layers]
+        return torch.stack(rows), first.numel()
+    if mask.shape != first.shape[:2]:
+        raise ValueError(f"expected a mask of shape {tuple(first.shape[:2])}, got {tuple(mask.shape)}")
+    weight = mask.to(device=first.device, dtype=torch.float32)[..., None]
+    rows = [torch.stack([(t * weight).sum() for t in traces]) for traces in layers]
+    return torch.stack(rows), int(mask.sum()) * first.shape[2]
 
 
-def gate_means(sums: Tensor, count: int) -> list[dict[str, float]]:
-    """Per layer ``{"bistable_fraction", "mean_a", "mean_c"}`` from :func:`gate_sums`' output."""
-    return [dict(zip(GATE_STATS, row)) for row in (sums / count).tolist()]
+def gate_means(sums: Tensor, count: int, stats: Sequence[str] = GATE_STATS) -> list[dict[str, float]]:
+    """Per layer ``{stat: mean}`` from :func:`gate_sums`' output.
+
+    Args:
+        sums: (num_layers, len(stats)) sums.
+        count: unit-steps summed per layer.
+        stats: the names of the columns, :func:`gate_stats` of the gates summed
+            (default: BRC's and nBRC's).
+    """
+    return [dict(zip(stats, row)) for row in (sums / count).tolist()]
 
 
 @torch.no_grad()

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from brc_rl.nn import make_rnn
+from brc_rl.nn.stats import LayerGates
 
 # Where each benchmark reads its prediction: the number of final steps, or "length".
 READOUTS: dict[str, int | str] = {
@@ -60,7 +61,7 @@ class SequenceModel(nn.Module):
 
     @property
     def has_gates(self) -> bool:
-        """Whether the cell exposes its gates (a, c) through ``forward_with_gates``."""
+        """Whether the cell exposes its gates (a, c), or spiking traces, through ``forward_with_gates``."""
         return hasattr(self.rnn, "forward_with_gates")
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -69,8 +70,9 @@ class SequenceModel(nn.Module):
 
     def forward_with_gates(
         self, x: Tensor, lengths: Tensor | None = None
-    ) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
-        """The prediction and the gates of every layer, (a, c) each (N, T, hidden_size)."""
+    ) -> tuple[Tensor, list[LayerGates]]:
+        """The prediction and the gates of every layer: (a, c) or a spiking memory's
+        ``{stat: values}``, each (N, T, hidden_size)."""
         output, _, gates = self.rnn.forward_with_gates(x)
         return self._read(output, lengths), gates
 

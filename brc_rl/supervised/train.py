@@ -20,7 +20,8 @@ Logged metrics (tensorboard step = number of updates so far):
     memory/layer{k}/bistable_fraction, memory/layer{k}/mean_a, memory/layer{k}/mean_c:
         share of units with a > 1 (bistable), mean of the gates a and c, over the valid
         steps of 100 test sequences (the scheme of :mod:`brc_rl.nn.stats`, shared with
-        RL); only for cells with ``forward_with_gates``.
+        RL); only for cells with ``forward_with_gates``. The spiking cells log theirs
+        instead: memory/layer{k}/firing_rate and mean_adaptation (lsnn), spike_rate (src).
     memory/vaa_before_warmup, memory/vaa_after_warmup, memory/layer{k}/vaa_{before,after}_warmup
         (step 0), memory/warmup_loss, memory/layer{k}/warmup_vaa_star (warm-up step): with
         ``warmup``, see :func:`brc_rl.experiments.warmup.warmup_scalars`; the whole record
@@ -52,7 +53,7 @@ from tqdm.auto import tqdm
 from brc_rl.experiments.run_dir import RunDir
 from brc_rl.experiments.utils import get_device, replace_atomically, write_json
 from brc_rl.experiments.warmup import log_warmup, save_warmup, summary
-from brc_rl.nn.stats import gate_means, gate_sums, memory_scalars
+from brc_rl.nn.stats import gate_means, gate_stats, gate_sums, memory_scalars
 from brc_rl.supervised.datasets import Batch, SequenceData, make_data
 from brc_rl.supervised.metrics import accuracy, macro_f1
 from brc_rl.supervised.model import SequenceModel
@@ -345,7 +346,7 @@ class SeedTraining:
                     _, gates = self.model.forward_with_gates(x, lengths)
                 self.model.train()
                 valid = None if lengths is None else torch.arange(x.shape[1], device=x.device) < lengths[:, None]
-                record["gates"] = gate_means(*gate_sums(gates, valid))
+                record["gates"] = gate_means(*gate_sums(gates, valid), gate_stats(gates))
             scalars = {**{f"test/{name}": value for name, value in record["test"].items()},
                        **memory_scalars(record["gates"])}
             for key, value in scalars.items():

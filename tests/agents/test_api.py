@@ -13,7 +13,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from brc_rl.agents import ALGORITHMS, RecurrentA2C, RecurrentActorCriticPolicy, RecurrentPPO
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-CELLS = ["brc", "nbrc", "gru", "lstm"]
+CELLS = ["brc", "nbrc", "gru", "lstm", "lsnn", "src"]
 N_ENVS, N_STEPS = 2, 16
 
 
@@ -204,7 +204,7 @@ def test_errors_name_the_valid_choices():
     with pytest.raises(ValueError, match="unknown policy 'MlpLstmPolicy'; valid policies: MlpRecurrentPolicy, "
                                          "CnnRecurrentPolicy, MultiInputRecurrentPolicy"):
         ppo(policy="MlpLstmPolicy")
-    with pytest.raises(ValueError, match="unknown cell 'rnn'; valid cells: brc, gru, lstm, nbrc"):
+    with pytest.raises(ValueError, match="unknown cell 'rnn'; valid cells: brc, gru, lsnn, lstm, nbrc, src"):
         ppo(cell="rnn")
     with pytest.raises(ValueError, match="must be a RecurrentActorCriticPolicy subclass"):
         ppo(policy=ActorCriticPolicy)

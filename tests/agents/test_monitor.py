@@ -37,6 +37,13 @@ def test_monitor_by_hand():
     })
 
 
+def test_monitor_by_hand_spiking_traces():
+    monitor = MemoryMonitor(hidden_size=2, num_layers=1)
+    monitor.record_gates([{"spike_rate": torch.tensor([[[1.0, 0.0]]])}])
+    monitor.record_gates([{"spike_rate": torch.tensor([[[0.0, 0.0], [1.0, 1.0]]])}])
+    assert monitor.summary() == pytest.approx({"memory/layer0/spike_rate": 3 / 6})
+
+
 def test_monitor_values_equal_a_pass_over_the_rollout():
     """With one minibatch, the gates are those of the rollout under the pre-update
     parameters; |h| is that of the states the rollout computed."""
@@ -62,6 +69,8 @@ def test_monitor_values_equal_a_pass_over_the_rollout():
 @pytest.mark.parametrize("cell, keys", [
     ("nbrc", ["bistable_fraction", "mean_a", "mean_c", "state_abs_mean"]),
     ("lstm", ["state_abs_mean"]),
+    ("lsnn", ["firing_rate", "mean_adaptation", "state_abs_mean"]),
+    ("src", ["spike_rate", "state_abs_mean"]),
 ])
 def test_memory_keys_in_tensorboard(cell, keys, tmp_path):
     model = RecurrentPPO("MlpRecurrentPolicy", recall_env(), n_steps=N_STEPS, batch_size=N_STEPS, n_epochs=1,
@@ -81,7 +90,7 @@ def test_memory_keys_in_tensorboard(cell, keys, tmp_path):
     for tag in expected:
         values = [event.value for event in events.Scalars(tag)]
         assert len(values) == 3  # updates 1-3 are dumped with rollouts 2-4
-        if "bistable_fraction" in tag or "mean_c" in tag:
+        if any(stat in tag for stat in ("bistable_fraction", "mean_c", "firing_rate", "spike_rate")):
             assert all(0 <= v <= 1 for v in values)
         if "mean_a" in tag:
             assert all(0 <= v <= 2 for v in values)

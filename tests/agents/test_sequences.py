@@ -14,7 +14,7 @@ from brc_rl.agents import RecurrentA2C, RecurrentPPO, valid_batch_sizes
 from brc_rl.agents.buffers import RecurrentRolloutBuffer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-CELLS = ["brc", "nbrc", "gru", "lstm"]
+CELLS = ["brc", "nbrc", "gru", "lstm", "lsnn", "src"]
 N_ENVS, N_STEPS = 3, 16
 # The rollout computes one step at a time, training the whole sequence at once: the
 # matrix products differ in batch size only, so outputs agree to float32 rounding.

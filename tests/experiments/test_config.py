@@ -62,7 +62,7 @@ def test_unknown_keys_name_the_key_and_the_valid_keys(override, names):
 @pytest.mark.parametrize(
     ("override", "names"),
     [
-        ("policy.cell=rnn", ["'policy.cell'", "'rnn'", "brc, gru, lstm, nbrc"]),
+        ("policy.cell=rnn", ["'policy.cell'", "'rnn'", "brc, gru, lsnn, lstm, nbrc, src"]),
         ("algo=dqn", ["'algo'", "'dqn'", "a2c, ppo"]),
         ("policy.name=MlpLstmPolicy", ["'policy.name'", "MlpRecurrentPolicy", "CnnRecurrentPolicy"]),
         ("policy.activation_fn=swish", ["'policy.activation_fn'", "relu", "tanh"]),

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from brc_rl.nn import BRC, NBRC
+from brc_rl.nn import BRC, LSNN, NBRC, SRC
 from brc_rl.nn.functional import bistable_scan, bistable_scan_reference
 
 
@@ -76,7 +76,7 @@ def test_module_gradients_match_reference(cls, monkeypatch):
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("cls", [BRC, NBRC])
+@pytest.mark.parametrize("cls", [BRC, NBRC, LSNN, SRC])
 def test_cuda_matches_cpu(cls):
     rnn = cls(3, 8, num_layers=2)
     x, resets = torch.randn(20, 4, 3), torch.rand(20, 4) < 0.1

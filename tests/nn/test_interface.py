@@ -121,7 +121,7 @@ def test_bad_shapes_raise_value_error_naming_expected_and_actual(name):
 
 
 def test_unknown_cell_lists_known_ones():
-    with pytest.raises(ValueError, match="unknown cell 'rnn'; valid cells: brc, gru, lstm, nbrc"):
+    with pytest.raises(ValueError, match="unknown cell 'rnn'; valid cells: brc, gru, lsnn, lstm, nbrc, src"):
         make_rnn("rnn", 3, 4)
     with pytest.raises(ValueError, match="hidden_size must be a positive int"):
         make_rnn("nbrc", 3, 0)

@@ -16,8 +16,8 @@ CELLS = sorted(RNN_REGISTRY)
 def test_shapes_layouts_and_halves(name):
     rnn = make_rnn(name, 3, 8, num_layers=2, partial_warmup=True)
     assert isinstance(rnn, PartialWarmup) and len(rnn.warm) == len(rnn.cold) == 2
-    assert isinstance(rnn, GatedPartialWarmup) == (name in ("brc", "nbrc"))
-    half = 8 if name == "lstm" else 4
+    assert isinstance(rnn, GatedPartialWarmup) == hasattr(RNN_REGISTRY[name], "forward_with_gates")
+    half = rnn.warm[0].state_size
     assert rnn.state_size == 2 * half and rnn.warm[0].hidden_size == 4
     x, hx = torch.randn(6, 5, 3), torch.randn(2, 5, rnn.state_size)
     out, h_n = rnn(x, hx)
@@ -45,6 +45,19 @@ def test_gates_are_both_halves():
     out, h_n, gates = rnn.forward_with_gates(x)
     torch.testing.assert_close(out, rnn(x)[0])
     assert len(gates) == 2 and all(a.shape == c.shape == (4, 5, 6) for a, c in gates)
+
+
+@pytest.mark.parametrize(("name", "stats"), [("lsnn", {"firing_rate", "mean_adaptation"}), ("src", {"spike_rate"})])
+def test_spiking_traces_are_both_halves(name, stats):
+    rnn = make_rnn(name, 2, 6, partial_warmup=True)
+    x = torch.randn(5, 4, 2)
+    out, _, traces = rnn.forward_with_gates(x)
+    torch.testing.assert_close(out, rnn(x)[0])
+    warm = rnn.warm[0].forward_with_gates(x)[2][0]
+    assert set(traces[0]) == stats
+    for stat in stats:
+        assert traces[0][stat].shape == (5, 4, 6)
+        torch.testing.assert_close(traces[0][stat][..., :3], warm[stat])
 
 
 def test_save_and_load():

@@ -63,6 +63,21 @@ def test_every_cell_trains_and_gates_are_logged_when_available(tmp_path, cell):
     assert set(final["model"]) == set(SequenceModel(cell, 1, 1).state_dict())
 
 
+@pytest.mark.parametrize("cell, stats", [("lsnn", ("firing_rate", "mean_adaptation")), ("src", ("spike_rate",))])
+def test_spiking_cells_train_an_epoch_and_log_their_stats(tmp_path, cell, stats):
+    result = train_seed(small(cell=cell, epochs=1), 0, tmp_path, progress=False)
+    record = result["history"][0]
+    assert 0 < record["test"]["mse"] < 10 and result["skipped_updates"] == 0
+    assert [set(layer) for layer in record["gates"]] == [set(stats)] * 2
+    for layer in record["gates"]:  # rates are spikes per neuron and step; beta b <= beta = 1.6
+        assert all(0 <= value <= (1.6 if stat == "mean_adaptation" else 1) for stat, value in layer.items())
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    tags = {tag for tag in events.Tags()["scalars"] if tag.startswith("memory/")}
+    assert tags == {f"memory/layer{k}/{stat}" for k in range(2) for stat in stats}
+    assert events.Scalars(f"memory/layer0/{stats[0]}")[0].value == pytest.approx(record["gates"][0][stats[0]])
+
+
 def test_denoising_and_classification_losses(tmp_path):
     import numpy as np
 
