@@ -52,7 +52,7 @@ __all__ = [
 ACTIVATIONS: dict[str, str | type] = {
     name: f"torch.nn:{cls}" for name, cls in {
         "tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU",
-        "gelu": "GELU", "silu": "SiLU", "selu": "SELU", "sigmoid": "Sigmoid",
+        "gelu": "GELU", "silu": "SiLU", "selu": "SELU", "sigmoid": "Sigmoid", "hardtanh": "Hardtanh",
     }.items()
 }
 
@@ -71,6 +71,7 @@ WRAPPERS: dict[str, str | Callable[..., Any]] = {
     "minigrid_img": "minigrid.wrappers:ImgObsWrapper",
     "minigrid_fully_obs": "minigrid.wrappers:FullyObsWrapper",
     "flatten": "gymnasium.wrappers:FlattenObservation",
+    "prev_action_reward": "brc_rl.envs.wrappers:PrevActionReward",
 }
 
 #: Vectorised-env names -> SB3 class path (``env.vec_env``).
