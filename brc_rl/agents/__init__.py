@@ -9,6 +9,7 @@ from brc_rl.agents.a2c import RecurrentA2C
 from brc_rl.agents.base import RecurrentOnPolicyAlgorithm, valid_batch_sizes
 from brc_rl.agents.buffers import RecurrentDictRolloutBuffer, RecurrentRolloutBuffer, RecurrentRolloutSamples
 from brc_rl.agents.monitor import MemoryMonitor
+from brc_rl.agents.nmd import ModulatedLinear, ModulatedMLP, NmdExtractor, NmdRecurrentPolicy
 from brc_rl.agents.policies import (
     CnnRecurrentPolicy,
     MlpRecurrentPolicy,
@@ -28,5 +29,5 @@ __all__ = [
     "RecurrentActorCriticPolicy", "RecurrentActorCriticCnnPolicy", "RecurrentMultiInputActorCriticPolicy",
     "MlpRecurrentPolicy", "CnnRecurrentPolicy", "MultiInputRecurrentPolicy", "SequenceEvaluation",
     "RecurrentRolloutBuffer", "RecurrentDictRolloutBuffer", "RecurrentRolloutSamples", "MemoryMonitor",
-    "MiniGridCNN",
+    "MiniGridCNN", "NmdRecurrentPolicy", "NmdExtractor", "ModulatedLinear", "ModulatedMLP",
 ]
