@@ -28,8 +28,8 @@ class MovingTargetEnv(gym.Env[np.ndarray, np.ndarray]):
     p + offset, with an offset drawn anew each episode. Only the reward tells how far the
     guess was, so the agent must infer the offset within the episode from its past
     guesses and rewards (wrap the env in ``brc_rl.envs.wrappers.PrevActionReward`` to feed
-    them back, as the authors did). A memoryless policy can do no better than guessing
-    p + c for a constant c.
+    them back, as the authors did). A policy that sees only p can do no better than
+    guessing p + c for a constant c: with the default offsets, -3.95 per step on average.
 
     ## Action Space
 

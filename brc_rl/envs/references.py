@@ -271,7 +271,9 @@ class MultipleReferencesEnv(_ReferenceNavigationEnv):
         n_references: references n >= 2.
         n_good: good references, 1 <= n_good < n.
         zone_radius: radius of each zone (> 0).
-        good_reward, bad_reward, step_reward: the rewards above.
+        good_reward: reward in a good reference's zone.
+        bad_reward: reward in a bad reference's zone.
+        step_reward: reward of every other step.
         render_mode: None or "rgb_array" (see ``render``).
 
     Raises:
