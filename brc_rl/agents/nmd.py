@@ -41,6 +41,7 @@ from stable_baselines3.common.distributions import (
     Distribution,
     MultiCategoricalDistribution,
 )
+from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
@@ -190,14 +191,14 @@ class NmdExtractor(BaseFeaturesExtractor):
             main = obs_extractor_class(observation_space[keys[0]], **(obs_extractor_kwargs or {}))
         else:
             raise ValueError(f"obs_extractor_class reads one observation key, got {keys}")
-        feedback = sum(int(observation_space[k].shape[0]) for k in (PREV_ACTION_KEY, PREV_REWARD_KEY))
+        feedback = sum(get_flattened_obs_dim(observation_space[k]) for k in (PREV_ACTION_KEY, PREV_REWARD_KEY))
         super().__init__(observation_space, main.features_dim + feedback)
         self.keys, self.main, self.main_features_dim = keys, main, main.features_dim
         self.combined = obs_extractor_class is None
 
     def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
         main = self.main({k: observations[k] for k in self.keys} if self.combined else observations[self.keys[0]])
-        return th.cat([main, observations[PREV_ACTION_KEY], observations[PREV_REWARD_KEY]], dim=1)
+        return th.cat([main, observations[PREV_ACTION_KEY].flatten(1), observations[PREV_REWARD_KEY]], dim=1)
 
 
 def check_nmd_observation_space(space: spaces.Space) -> list[str]:
