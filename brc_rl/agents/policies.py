@@ -6,6 +6,9 @@ and the MLP heads::
     obs -> features extractor -> memory (one call per sequence, resets at episode starts)
         -> MlpExtractor (net_arch) -> action_net / value_net
 
+The part after the memory is ``_actor_head`` and ``_critic_head``, which read the features
+and the memory output; ``brc_rl.agents.nmd.NmdRecurrentPolicy`` replaces them.
+
 Every tensor of a sequence is flattened time-major: step t of environment n is row
 ``t * N + n`` of an (L * N, ...) batch, and ``episode_starts`` is a bool (L, N) tensor.
 A single step is the case L = 1.
