@@ -9,6 +9,7 @@ from brc_rl.agents.a2c import RecurrentA2C
 from brc_rl.agents.base import RecurrentOnPolicyAlgorithm, valid_batch_sizes
 from brc_rl.agents.buffers import RecurrentDictRolloutBuffer, RecurrentRolloutBuffer, RecurrentRolloutSamples
 from brc_rl.agents.monitor import MemoryMonitor
+from brc_rl.agents.nmd import ModulatedLinear, ModulatedMLP, NmdExtractor, NmdRecurrentPolicy
 from brc_rl.agents.policies import (
     CnnRecurrentPolicy,
     MlpRecurrentPolicy,
@@ -30,4 +31,5 @@ __all__ = [
     "MlpRecurrentPolicy", "CnnRecurrentPolicy", "MultiInputRecurrentPolicy", "SequenceEvaluation",
     "RecurrentRolloutBuffer", "RecurrentDictRolloutBuffer", "RecurrentRolloutSamples", "MemoryMonitor",
     "MiniGridCNN", "policy_vaa", "rollout_episodes", "split_episodes", "warmup_policy",
+    "NmdRecurrentPolicy", "NmdExtractor", "ModulatedLinear", "ModulatedMLP",
 ]

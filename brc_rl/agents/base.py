@@ -30,6 +30,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from brc_rl.agents.buffers import RecurrentDictRolloutBuffer, RecurrentRolloutBuffer, RecurrentRolloutSamples
 from brc_rl.agents.monitor import MemoryMonitor
+from brc_rl.agents.nmd import NmdRecurrentPolicy
 from brc_rl.agents.policies import POLICY_ALIASES, RecurrentActorCriticPolicy, SequenceEvaluation
 
 SelfRecurrentOnPolicyAlgorithm = TypeVar("SelfRecurrentOnPolicyAlgorithm", bound="RecurrentOnPolicyAlgorithm")
@@ -63,7 +64,9 @@ class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
             invalid batch_size (the message lists the valid ones).
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = dict(POLICY_ALIASES)  # type: ignore[assignment]
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {  # type: ignore[assignment]
+        **POLICY_ALIASES, "NmdRecurrentPolicy": NmdRecurrentPolicy,
+    }
     default_log_interval: ClassVar[int] = 1  # SB3's: 1 for PPO, 100 for A2C
     policy: RecurrentActorCriticPolicy
     rollout_buffer: RecurrentRolloutBuffer | RecurrentDictRolloutBuffer  # type: ignore[assignment]
@@ -278,7 +281,7 @@ class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
     def _train_on(self, batch: RecurrentRolloutSamples, first_epoch: bool, stats: dict[str, list[float]]) -> bool:
         """One gradient step on a minibatch of sequences; False if the subclass stops early.
 
-        In the first epoch the actor memory's gates are handed to the memory monitor.
+        In the first epoch the actor memory's gates (and the NMD context) are handed to the memory monitor.
         """
         actions = batch.actions.long().flatten() if isinstance(self.action_space, spaces.Discrete) else batch.actions
         evaluation = self.policy.evaluate_sequences(
@@ -286,6 +289,8 @@ class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
         )
         if evaluation.gates is not None:
             self.memory_monitor.record_gates(evaluation.gates)
+        if evaluation.context is not None:
+            self.memory_monitor.record_context(evaluation.context)
         advantages = batch.advantages
         if self.normalize_advantage and len(advantages) > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)

@@ -11,6 +11,9 @@ of the actor memory (the shared one when actor and critic share it):
   computes them anyway, so this costs three reductions per minibatch.
 - ``firing_rate``, ``mean_adaptation`` (LSNN), ``spike_rate`` (SRC): likewise, over the
   spiking traces of the first epoch.
+
+and, for ``NmdRecurrentPolicy``, ``memory/context_mean`` and ``memory/context_std`` of the
+actor's context z over the same first epoch.
 """
 
 from __future__ import annotations
@@ -18,7 +21,17 @@ from __future__ import annotations
 import torch as th
 from stable_baselines3.common.logger import Logger
 
-from brc_rl.nn.stats import GATE_STATS, LayerGates, gate_means, gate_stats, gate_sums, memory_scalars, state_abs_mean
+from brc_rl.nn.stats import (
+    GATE_STATS,
+    LayerGates,
+    context_scalars,
+    context_sums,
+    gate_means,
+    gate_stats,
+    gate_sums,
+    memory_scalars,
+    state_abs_mean,
+)
 
 
 class MemoryMonitor:
@@ -40,6 +53,8 @@ class MemoryMonitor:
         self._gate_sums: th.Tensor | None = None
         self._gate_count = 0
         self._gate_stats: tuple[str, ...] = GATE_STATS
+        self._context_sums: th.Tensor | None = None
+        self._context_count = 0
 
     def record_state(self, state: th.Tensor) -> None:
         """Record the memory state after one rollout step.
@@ -61,15 +76,25 @@ class MemoryMonitor:
         self._gate_sums = sums if self._gate_sums is None else self._gate_sums + sums
         self._gate_count += count
 
+    def record_context(self, context: th.Tensor) -> None:
+        """Record the NMD context z of one sequence evaluation, (L * N, Z)."""
+        sums, count = context_sums(context)
+        self._context_sums = sums if self._context_sums is None else self._context_sums + sums
+        self._context_count += count
+
     def summary(self) -> dict[str, float]:
-        """The ``memory/layer{k}/<stat>`` values of what was recorded (empty if nothing was)."""
+        """The ``memory/layer{k}/<stat>`` and ``memory/context_*`` values of what was recorded
+        (empty if nothing was)."""
         layers: list[dict[str, float]] = [{} for _ in range(self.num_layers)]
         for layer, value in zip(layers, state_abs_mean(th.stack(self._states, dim=1)) if self._states else []):
             layer["state_abs_mean"] = value
         if self._gate_sums is not None:
             for layer, means in zip(layers, gate_means(self._gate_sums, self._gate_count, self._gate_stats)):
                 layer.update(means)
-        return memory_scalars(layers)
+        scalars = memory_scalars(layers)
+        if self._context_sums is not None:
+            scalars.update(context_scalars(self._context_sums, self._context_count))
+        return scalars
 
     def dump(self, logger: Logger) -> None:
         """Record :meth:`summary` through ``logger.record`` and reset."""

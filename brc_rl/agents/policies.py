@@ -6,6 +6,9 @@ and the MLP heads::
     obs -> features extractor -> memory (one call per sequence, resets at episode starts)
         -> MlpExtractor (net_arch) -> action_net / value_net
 
+The part after the memory is ``_actor_head`` and ``_critic_head``, which read the features
+and the memory output; ``brc_rl.agents.nmd.NmdRecurrentPolicy`` replaces them.
+
 Every tensor of a sequence is flattened time-major: step t of environment n is row
 ``t * N + n`` of an (L * N, ...) batch, and ``episode_starts`` is a bool (L, N) tensor.
 A single step is the case L = 1.
@@ -48,12 +51,15 @@ class SequenceEvaluation(NamedTuple):
         entropy: (L * N,) entropy of the action distribution, or None without a closed form.
         gates: the actor memory's ``(a, c)`` per layer (BRC, nBRC) or its spiking traces
             ``{stat: values}`` (LSNN, SRC), each (L, N, H), when asked for; None otherwise.
+        context: the actor's context z, (L * N, Z), for ``NmdRecurrentPolicy`` when the
+            gates are asked for; None otherwise.
     """
 
     values: th.Tensor
     log_prob: th.Tensor
     entropy: th.Tensor | None
     gates: Gates | None
+    context: th.Tensor | None = None
 
 
 class RecurrentActorCriticPolicy(ActorCriticPolicy):
@@ -130,12 +136,16 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
 
     def _build(self, lr_schedule: Schedule) -> None:
         """Build the memories, then SB3's heads and the optimizer (over all parameters)."""
+        self._build_memories()
+        super()._build(lr_schedule)
+
+    def _build_memories(self) -> None:
+        """The actor memory and, unless shared, the critic's, reading the features."""
         def make() -> nn.Module:
             return make_rnn(self.cell, self.features_dim, self.hidden_size, self.num_layers, **self.rnn_kwargs)
 
         self.memory = make()
         self.critic_memory = None if self.shared_memory else make()
-        super()._build(lr_schedule)
 
     def _build_mlp_extractor(self) -> None:
         self.mlp_extractor = MlpExtractor(
@@ -187,10 +197,20 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
             out, h_n = memory(x, state, episode_starts)
         return out.reshape(L * N, -1), h_n, gates
 
-    def _latents(
+    def _actor_head(self, features: th.Tensor, memory_out: th.Tensor) -> tuple[Distribution, th.Tensor | None]:
+        """The action distribution of the actor, from its features (L * N, F) and memory output
+        (L * N, H); and a context to monitor (None here; the context z of ``NmdRecurrentPolicy``)."""
+        return self._get_action_dist_from_latent(self.mlp_extractor.forward_actor(memory_out)), None
+
+    def _critic_head(self, features: th.Tensor, memory_out: th.Tensor) -> th.Tensor:
+        """Values (L * N, 1) from the critic's features (L * N, F) and memory output (L * N, H)."""
+        return self.value_net(self.mlp_extractor.forward_critic(memory_out))
+
+    def _sequences(
         self, obs: PyTorchObs, states: th.Tensor, episode_starts: th.Tensor, with_gates: bool = False
-    ) -> tuple[th.Tensor, th.Tensor, th.Tensor, Gates | None]:
-        """Actor and critic latents of a sequence: ``(latent_pi, latent_vf, new_states, gates)``."""
+    ) -> tuple[tuple[th.Tensor, th.Tensor], tuple[th.Tensor, th.Tensor], th.Tensor, Gates | None]:
+        """Both memories along a sequence: ``((features, output) of the actor, (features, output)
+        of the critic, new_states, gates)``."""
         features = self.extract_features(obs)
         pi_features, vf_features = (features, features) if self.share_features_extractor else features
         out_pi, h_pi, gates = self._run_memory(self.memory, pi_features, states[0], episode_starts, with_gates)
@@ -199,9 +219,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         else:
             out_vf, h_vf, _ = self._run_memory(self.critic_memory, vf_features, states[1], episode_starts)
             new_states = th.stack([h_pi, h_vf])
-        latent_pi = self.mlp_extractor.forward_actor(out_pi)
-        latent_vf = self.mlp_extractor.forward_critic(out_vf)
-        return latent_pi, latent_vf, new_states, gates
+        return (pi_features, out_pi), (vf_features, out_vf), new_states, gates
 
     def forward(  # type: ignore[override]
         self, obs: PyTorchObs, states: th.Tensor, episode_starts: th.Tensor, deterministic: bool = False
@@ -217,12 +235,12 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         Returns:
             ``(actions, values (L * N, 1), log_prob (L * N,), new_states (M, num_layers, N, S))``.
         """
-        latent_pi, latent_vf, new_states, _ = self._latents(obs, states, episode_starts)
-        distribution = self._get_action_dist_from_latent(latent_pi)
+        actor, critic, new_states, _ = self._sequences(obs, states, episode_starts)
+        distribution, _ = self._actor_head(*actor)
         actions = distribution.get_actions(deterministic=deterministic)
         log_prob = distribution.log_prob(actions)
         actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
-        return actions, self.value_net(latent_vf), log_prob, new_states
+        return actions, self._critic_head(*critic), log_prob, new_states
 
     def evaluate_sequences(
         self, obs: PyTorchObs, actions: th.Tensor, states: th.Tensor, episode_starts: th.Tensor,
@@ -234,15 +252,16 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
             obs: (L * N, *obs_shape) time-major; actions: (L * N, ...) likewise.
             states: (M, num_layers, N, S) memory states before step 0.
             episode_starts: bool (L, N).
-            with_gates: also return the actor memory's gates (BRC / nBRC).
+            with_gates: also return the actor memory's gates (BRC / nBRC) and context (NMD).
         """
-        latent_pi, latent_vf, _, gates = self._latents(obs, states, episode_starts, with_gates)
-        distribution = self._get_action_dist_from_latent(latent_pi)
+        actor, critic, _, gates = self._sequences(obs, states, episode_starts, with_gates)
+        distribution, context = self._actor_head(*actor)
         return SequenceEvaluation(
-            values=self.value_net(latent_vf).flatten(),
+            values=self._critic_head(*critic).flatten(),
             log_prob=distribution.log_prob(actions),
             entropy=distribution.entropy(),
             gates=gates,
+            context=context if with_gates else None,
         )
 
     def evaluate_actions(  # type: ignore[override]
@@ -266,7 +285,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         """
         features = BasePolicy.extract_features(self, obs, self.pi_features_extractor)
         out, h_n, _ = self._run_memory(self.memory, features, state, episode_starts)
-        return self._get_action_dist_from_latent(self.mlp_extractor.forward_actor(out)), h_n
+        return self._actor_head(features, out)[0], h_n
 
     def predict_values(  # type: ignore[override]
         self, obs: PyTorchObs, states: th.Tensor, episode_starts: th.Tensor
@@ -275,7 +294,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         features = BasePolicy.extract_features(self, obs, self.vf_features_extractor)
         memory, state = (self.memory, states[0]) if self.critic_memory is None else (self.critic_memory, states[1])
         out, _, _ = self._run_memory(memory, features, state, episode_starts)
-        return self.value_net(self.mlp_extractor.forward_critic(out))
+        return self._critic_head(features, out)
 
     def _predict(  # type: ignore[override]
         self, observation: PyTorchObs, state: th.Tensor, episode_starts: th.Tensor, deterministic: bool = False

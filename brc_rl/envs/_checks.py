@@ -5,6 +5,8 @@ from __future__ import annotations
 import numbers
 from collections.abc import Collection
 
+import numpy as np
+
 
 def check_int(name: str, value: object, minimum: int) -> int:
     """Return ``value`` if it is an integer >= ``minimum``.
@@ -61,3 +63,25 @@ def check_render_mode(env_name: str, render_mode: object, valid: Collection[str]
             f"{env_name} render_mode must be None or one of {list(valid)}, got {render_mode!r}"
         )
     return render_mode  # type: ignore[return-value]
+
+
+def check_real(name: str, value: object) -> float:
+    """Return ``value`` if it is a finite real number.
+
+    Raises:
+        ValueError: if ``value`` is not a finite real number (booleans are refused).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value: object) -> float:
+    """Return ``value`` if it is a finite real number > 0.
+
+    Raises:
+        ValueError: if ``value`` is not a finite real number > 0.
+    """
+    if check_real(name, value) <= 0.0:
+        raise ValueError(f"{name} must be a real number > 0, got {value!r}")
+    return float(value)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Observation wrappers for meta-RL and memory tasks."""
+"""Observation wrappers for meta-RL: the previous action and reward as inputs."""
 
 from __future__ import annotations
 
@@ -8,112 +8,124 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-#: Valid ``mode`` values of :class:`PrevActionReward`.
-MODES: tuple[str, str] = ("dict", "concat")
+from brc_rl.envs._checks import check_choice
+
+#: Keys :class:`PrevActionReward` adds in ``mode="dict"``; the wrapped observation is ``"obs"``
+#: unless it is a Dict already.
+OBS_KEY, PREV_ACTION_KEY, PREV_REWARD_KEY = "obs", "prev_action", "prev_reward"
+#: ``PrevActionReward`` modes.
+MODES = ("dict", "concat")
 
 
-class PrevActionReward(gym.Wrapper):
-    """Add the previous action and reward to each observation (RL^2, Wang et al. 2016).
+def _action_box(action_space: spaces.Space) -> spaces.Box:
+    """The space of the encoded previous action: the Box itself, or one-hot for Discrete."""
+    if isinstance(action_space, spaces.Discrete):
+        return spaces.Box(0.0, 1.0, (int(action_space.n),), np.float32)
+    if isinstance(action_space, spaces.Box):
+        return spaces.Box(action_space.low.astype(np.float32), action_space.high.astype(np.float32),
+                          action_space.shape, np.float32)
+    raise ValueError(f"PrevActionReward supports Box and Discrete action spaces, got {action_space}")
 
-    A recurrent policy that sees what it did and what it got can learn, in its memory,
-    from its own actions: meta-RL needs it, and so does any task where the policy's
-    sampled action changes what it should remember (a turn in a maze).
 
-    ``prev_action`` is one-hot (``Discrete(n)``: n entries) or the action itself
-    (``Box``: flattened, as float32); ``prev_reward`` is one float. Both are zeros in
-    the observation returned by ``reset``.
+class PrevActionReward(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+    """Adds the previous action and the previous reward to every observation.
+
+    The neuromodulatory network of ``NmdRecurrentPolicy`` and meta-RL agents (RL^2,
+    Wang et al. 2016) read them: with them, a memory can learn within an episode how the
+    environment answers its actions. Both are zeros after ``reset``.
+
+    - previous action: a Box action as taken, clipped to the action space's bounds; a
+      Discrete action one-hot (``n`` entries, entry ``a - start``);
+    - previous reward: one float, ``reward_scale * reward``.
 
     Modes:
-        ``"dict"``: ``Dict({"obs": <the env's space>, "prev_action": Box(n_a),
-        "prev_reward": Box(1)})`` (keys without the one switched off); use it with
-        ``MultiInputRecurrentPolicy`` or an extractor that reads a Dict
-        (``brc_rl.agents.MiniGridCNN`` does).
-        ``"concat"``: ``Box(n_obs + n_a + 1)``, the flat observation followed by the
-        previous action then the previous reward, float32; the env's observation
-        space must be a 1-d ``Box``.
+
+    - ``"dict"``: a ``Dict`` observation with keys ``"obs"`` (the env's observation),
+      ``"prev_action"`` and ``"prev_reward"``; if the env's observation is a ``Dict``
+      already, the two keys are added to it. For ``NmdRecurrentPolicy`` (the main network
+      reads every key but the two) and ``MultiInputRecurrentPolicy`` (which reads all).
+    - ``"concat"``: ``[obs, prev_action, prev_reward]`` as one float32 Box; the env's
+      observation must be a 1-D Box.
 
     Args:
-        env: the environment; its action space must be ``Discrete`` or ``Box``.
+        env: the environment; Box or Discrete actions.
         mode: ``"dict"`` or ``"concat"``.
-        action: include the previous action.
-        reward: include the previous reward.
+        reward_scale: factor of the reward fed back (e.g. 0.01 for rewards of 100).
+        action: add the previous action (``False`` leaves its key or entries out).
+        reward: add the previous reward (likewise).
 
     Raises:
-        ValueError: on an unknown mode, an action space other than Discrete or Box,
-            ``"concat"`` with an observation space other than a 1-d Box, or neither
-            ``action`` nor ``reward``.
+        ValueError: for neither ``action`` nor ``reward``, another action space, an
+            unknown mode, ``"concat"`` with an observation that is not a 1-D Box, or a
+            Dict observation that has a key ``"prev_action"`` or ``"prev_reward"`` already.
 
     Example:
         >>> import gymnasium as gym
-        >>> import brc_rl.envs
-        >>> from brc_rl.envs.wrappers import PrevActionReward
-        >>> env = PrevActionReward(gym.make("CartPole-v1"), mode="concat")
-        >>> env.observation_space.shape
-        (7,)
+        >>> env = PrevActionReward(gym.make("Pendulum-v1"), mode="concat")
+        >>> env.observation_space.shape  # 3 + 1 + 1
+        (5,)
     """
 
-    def __init__(self, env: gym.Env, mode: str = "dict", action: bool = True, reward: bool = True) -> None:
-        super().__init__(env)
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; valid values: {list(MODES)}")
+    def __init__(self, env: gym.Env, mode: str = "dict", reward_scale: float = 1.0, action: bool = True,
+                 reward: bool = True) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, mode=mode, reward_scale=reward_scale, action=action,
+                                                 reward=reward)
+        gym.ObservationWrapper.__init__(self, env)
+        self.mode = check_choice("mode", mode, MODES)
         if not (action or reward):
             raise ValueError("PrevActionReward needs action=True or reward=True (both are False)")
-        act_space = env.action_space
-        if isinstance(act_space, spaces.Discrete):
-            n_action = int(act_space.n)
-        elif isinstance(act_space, spaces.Box):
-            n_action = int(np.prod(act_space.shape))
-        else:
-            raise ValueError(f"PrevActionReward supports Discrete and Box actions, got {act_space}")
+        self.keys = (PREV_ACTION_KEY,) * bool(action) + (PREV_REWARD_KEY,) * bool(reward)
+        self.reward_scale = float(reward_scale)
+        self._action_box = _action_box(env.action_space)
+        reward_space = spaces.Box(-np.inf, np.inf, (1,), np.float32)
         obs_space = env.observation_space
-        if mode == "concat" and not (isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 1):
-            raise ValueError(f"mode='concat' needs a 1-d Box observation space, got {obs_space}; use mode='dict'")
-        self.mode, self.use_action, self.use_reward = mode, bool(action), bool(reward)
-        self._n_action = n_action
-        extras: dict[str, spaces.Box] = {}
-        if action:
-            low, high = (0.0, 1.0) if isinstance(act_space, spaces.Discrete) else (act_space.low, act_space.high)
-            extras["prev_action"] = spaces.Box(
-                np.broadcast_to(low, (n_action,)).astype(np.float32).reshape(-1),
-                np.broadcast_to(high, (n_action,)).astype(np.float32).reshape(-1),
-                dtype=np.float32,
-            )
-        if reward:
-            extras["prev_reward"] = spaces.Box(-np.inf, np.inf, (1,), np.float32)
         if mode == "dict":
-            self.observation_space = spaces.Dict({"obs": obs_space, **extras})
+            inner = dict(obs_space.spaces) if isinstance(obs_space, spaces.Dict) else {OBS_KEY: obs_space}
+            taken = {PREV_ACTION_KEY, PREV_REWARD_KEY} & set(inner)
+            if taken:
+                raise ValueError(f"the observation already has key(s) {sorted(taken)}; PrevActionReward adds them")
+            extras = {PREV_ACTION_KEY: self._action_box, PREV_REWARD_KEY: reward_space}
+            self.observation_space = spaces.Dict({**inner, **{key: extras[key] for key in self.keys}})
         else:
-            parts = [obs_space, *extras.values()]
+            if not (isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 1):
+                raise ValueError(
+                    f"mode='concat' needs a 1-D Box observation space, got {obs_space}; use mode='dict'"
+                )
+            lows = {PREV_ACTION_KEY: self._action_box.low.ravel(), PREV_REWARD_KEY: [-np.inf]}
+            highs = {PREV_ACTION_KEY: self._action_box.high.ravel(), PREV_REWARD_KEY: [np.inf]}
             self.observation_space = spaces.Box(
-                np.concatenate([p.low.astype(np.float32) for p in parts]),
-                np.concatenate([p.high.astype(np.float32) for p in parts]),
+                np.concatenate([obs_space.low, *(lows[key] for key in self.keys)]).astype(np.float32),
+                np.concatenate([obs_space.high, *(highs[key] for key in self.keys)]).astype(np.float32),
                 dtype=np.float32,
             )
+        self._prev_action = np.zeros(self._action_box.shape, np.float32)
+        self._prev_reward = np.zeros(1, np.float32)
 
-    def _extras(self, action: Any, reward: float) -> dict[str, np.ndarray]:
-        extras: dict[str, np.ndarray] = {}
-        if self.use_action:
-            prev = np.zeros(self._n_action, dtype=np.float32)
-            if action is not None:
-                if isinstance(self.env.action_space, spaces.Discrete):
-                    prev[int(action) - int(self.env.action_space.start)] = 1.0
-                else:
-                    prev[:] = np.asarray(action, dtype=np.float32).reshape(-1)
-            extras["prev_action"] = prev
-        if self.use_reward:
-            extras["prev_reward"] = np.array([reward], dtype=np.float32)
-        return extras
+    def _encode(self, action: Any) -> np.ndarray:
+        space = self.env.action_space
+        if isinstance(space, spaces.Discrete):
+            one_hot = np.zeros(int(space.n), np.float32)
+            one_hot[int(action) - int(space.start)] = 1.0
+            return one_hot
+        action = np.asarray(action, np.float32).reshape(self._action_box.shape)
+        return np.clip(action, self._action_box.low, self._action_box.high)
 
-    def _observation(self, obs: Any, action: Any, reward: float) -> Any:
-        extras = self._extras(action, reward)
-        if self.mode == "dict":
-            return {"obs": obs, **extras}
-        return np.concatenate([np.asarray(obs, dtype=np.float32), *extras.values()])
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        self._prev_action = np.zeros(self._action_box.shape, np.float32)
+        self._prev_reward = np.zeros(1, np.float32)
+        return super().reset(seed=seed, options=options)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        obs, info = self.env.reset(seed=seed, options=options)
-        return self._observation(obs, None, 0.0), info
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return self._observation(obs, action, float(reward)), reward, terminated, truncated, info
+        self._prev_action = self._encode(action)
+        self._prev_reward = np.array([self.reward_scale * float(reward)], np.float32)
+        return self.observation(obs), reward, terminated, truncated, info
+
+    def observation(self, observation: Any) -> Any:
+        """The env's observation with the stored previous action and reward added."""
+        extras = {PREV_ACTION_KEY: self._prev_action, PREV_REWARD_KEY: self._prev_reward}
+        if self.mode == "concat":
+            return np.concatenate([np.asarray(observation, np.float32).ravel(),
+                                   *(extras[key].ravel() for key in self.keys)]).astype(np.float32)
+        inner = dict(observation) if isinstance(observation, dict) else {OBS_KEY: observation}
+        return {**inner, **{key: extras[key].copy() for key in self.keys}}

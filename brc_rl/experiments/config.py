@@ -42,7 +42,8 @@ from brc_rl.experiments.schema import (
 from brc_rl.experiments.warmup import PolicyWarmupConfig
 
 __all__ = [
-    "ACTIVATIONS", "FEATURES_EXTRACTORS", "WRAPPERS", "VEC_ENVS", "SB3_CONTRIB_PPO", "ConfigError", "EnvConfig",
+    "ACTIVATIONS", "FEATURES_EXTRACTORS", "WRAPPERS", "VEC_ENVS", "SB3_CONTRIB_PPO", "NMD_POLICY", "ConfigError",
+    "EnvConfig",
     "PolicyConfig", "TrainConfig", "apply_overrides", "config_from_dict", "dump_config", "load_config",
     "parse_assignments", "parse_scalar", "read_yaml", "schema_docs", "validate",
 ]
@@ -53,7 +54,7 @@ __all__ = [
 ACTIVATIONS: dict[str, str | type] = {
     name: f"torch.nn:{cls}" for name, cls in {
         "tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU",
-        "gelu": "GELU", "silu": "SiLU", "selu": "SELU", "sigmoid": "Sigmoid",
+        "gelu": "GELU", "silu": "SiLU", "selu": "SELU", "sigmoid": "Sigmoid", "hardtanh": "Hardtanh",
     }.items()
 }
 
@@ -108,6 +109,9 @@ def resolve(registry: Mapping[str, Any], name: str, key: str) -> Any:
 #: ``policy_kwargs`` :func:`brc_rl.experiments.run.policy_kwargs` maps from the ``policy`` section.
 SB3_CONTRIB_PPO = "sb3_contrib_ppo"
 
+#: The neuromodulated policy, the only one that reads ``policy.context_size``.
+NMD_POLICY = "NmdRecurrentPolicy"
+
 #: Defaults of ``policy`` keys that follow ``algo`` (where the config does not set them).
 POLICY_DEFAULTS: dict[str, dict[str, str]] = {SB3_CONTRIB_PPO: {"name": "MlpLstmPolicy", "cell": "lstm"}}
 
@@ -146,8 +150,9 @@ class PolicyConfig(ConfigModel):
     """The policy and its memory (section ``policy``; becomes ``policy_kwargs``)."""
 
     name: str = "MlpRecurrentPolicy"
-    """Policy alias of the algorithm: ``MlpRecurrentPolicy``, ``CnnRecurrentPolicy``, ``MultiInputRecurrentPolicy``;
-    for ``sb3_contrib_ppo`` ``MlpLstmPolicy`` (its default), ``CnnLstmPolicy``, ``MultiInputLstmPolicy``."""
+    """Policy alias of the algorithm: ``MlpRecurrentPolicy``, ``CnnRecurrentPolicy``, ``MultiInputRecurrentPolicy``,
+    ``NmdRecurrentPolicy`` (neuromodulated; needs the ``prev_action_reward`` wrapper in ``dict`` mode); for
+    ``sb3_contrib_ppo`` ``MlpLstmPolicy`` (its default), ``CnnLstmPolicy``, ``MultiInputLstmPolicy``."""
     cell: str = "nbrc"
     """Memory cell (``brc_rl.nn.RNN_REGISTRY``): ``brc``, ``nbrc``, ``gru``, ``lstm``, ``lsnn``, ``src``; only
     ``lstm`` (the default) for ``sb3_contrib_ppo``."""
@@ -159,9 +164,16 @@ class PolicyConfig(ConfigModel):
     """One memory shared by actor and critic, else the critic has its own (sb3-contrib: ``shared_lstm``, and
     ``enable_critic_lstm`` the opposite)."""
     net_arch: list[int] | dict[str, list[int]] = Field(default_factory=lambda: [64])
-    """Hidden layers after the memory: ``[64]`` for both heads or ``{pi: [..], vf: [..]}``."""
+    """Hidden layers after the memory: ``[64]`` for both heads or ``{pi: [..], vf: [..]}``; for
+    ``NmdRecurrentPolicy`` the main network's modulated layers (the authors': ``[10]``, ``[30, 10]``)."""
     activation_fn: Annotated[str, Registry(ACTIVATIONS)] = "tanh"
-    """Activation of ``net_arch`` (``ACTIVATIONS``)."""
+    """Activation of ``net_arch`` (``ACTIVATIONS``); ``hardtanh`` is the NMD authors' clip to [-1, 1]."""
+    context_size: int = Field(10, ge=1)
+    """``NmdRecurrentPolicy`` only (the other policies ignore it): units of the context z per modulated layer of
+    the main network and for its heads; z has ``context_size * (len(net_arch) + 1)`` units (the authors': 10, 15)."""
+    log_std_init: float | None = None
+    """Initial log standard deviation of Gaussian actions (Box action spaces); null: the policy's default
+    (0 for SB3's policies, -0.5 for ``NmdRecurrentPolicy``, the authors' log-variance -1)."""
     features_extractor: Annotated[str, Registry(FEATURES_EXTRACTORS)] | None = None
     """Features extractor by name (``FEATURES_EXTRACTORS``); null keeps the policy's default."""
     features_extractor_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -169,7 +181,7 @@ class PolicyConfig(ConfigModel):
     normalize_images: bool = True
     """Divide image observations by 255 (set false for MiniGrid's symbolic codes in a 0-255 Box)."""
     ortho_init: bool = True
-    """Orthogonal initialisation of the heads (SB3)."""
+    """Orthogonal initialisation of the heads (SB3); must be false for ``NmdRecurrentPolicy`` (the authors' init)."""
     rnn_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra keyword arguments of the cell (``brc_rl.nn.make_rnn``), e.g. ``{recurrent_init: orthogonal}`` for nbrc;
     none for ``sb3_contrib_ppo``."""
@@ -298,6 +310,9 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"config key 'policy.name': {unknown_name(config.policy.name, aliases)} "
                           f"(the policies of algo {config.algo!r})")
     resolve(RNN_REGISTRY, config.policy.cell, "policy.cell")
+    if config.policy.name == NMD_POLICY and config.policy.ortho_init:
+        raise ConfigError(f"config key 'policy.ortho_init': {NMD_POLICY} has the authors' truncated-normal init; "
+                          "set false, got true")
     if config.algo == SB3_CONTRIB_PPO and config.policy.cell != "lstm":
         raise ConfigError(f"config key 'policy.cell': sb3-contrib's RecurrentPPO policy is an LSTM; "
                           f"set lstm or leave the key out, got {config.policy.cell!r}")

@@ -52,6 +52,7 @@ from brc_rl.experiments.callbacks import (
 from brc_rl.experiments.config import (
     ACTIVATIONS,
     FEATURES_EXTRACTORS,
+    NMD_POLICY,
     RESUME_OVERRIDABLE,
     SB3_CONTRIB_PPO,
     VEC_ENVS,
@@ -139,7 +140,8 @@ def policy_kwargs(policy: PolicyConfig, algo: str = "ppo") -> dict[str, Any]:
     For ``sb3_contrib_ppo`` the memory keys become sb3-contrib's: ``hidden_size`` ->
     ``lstm_hidden_size``, ``num_layers`` -> ``n_lstm_layers``, ``shared_memory`` ->
     ``shared_lstm`` and its opposite ``enable_critic_lstm`` (the critic's own LSTM);
-    ``cell`` (``lstm``) and ``rnn_kwargs`` (empty) go nowhere. The other keys are SB3's;
+    ``cell`` (``lstm``) and ``rnn_kwargs`` (empty) go nowhere. ``context_size`` goes to
+    ``NmdRecurrentPolicy`` only, ``log_std_init`` when it is set. The other keys are SB3's;
     ``warmup.partial`` adds ``partial_warmup: true`` to ``rnn_kwargs``.
     """
     if algo == SB3_CONTRIB_PPO:
@@ -160,6 +162,10 @@ def policy_kwargs(policy: PolicyConfig, algo: str = "ppo") -> dict[str, Any]:
         normalize_images=policy.normalize_images,
         ortho_init=policy.ortho_init,
     )
+    if policy.name == NMD_POLICY:
+        kwargs["context_size"] = policy.context_size
+    if policy.log_std_init is not None:
+        kwargs["log_std_init"] = policy.log_std_init
     if policy.features_extractor is not None:
         kwargs["features_extractor_class"] = resolve(
             FEATURES_EXTRACTORS, policy.features_extractor, "policy.features_extractor"

@@ -35,6 +35,14 @@ and nBRC's ``(a, c)``, or a spiking memory's traces ``{stat: values}``, whose me
 over the valid unit-steps are the statistics (``forward_with_gates`` of
 :class:`brc_rl.nn.LSNN` and :class:`brc_rl.nn.SRC`).
 
+The neuromodulated policy (``NmdRecurrentPolicy``) also logs its actor's context z, the
+output of its neuromodulatory network, over the steps and its Z units
+(:func:`context_sums`, :func:`context_scalars`; RL only):
+
+- ``memory/context_mean`` = mean of z_{s,j}: z >= 0 (ReLU); 0 when every unit is silent.
+- ``memory/context_std`` = standard deviation of z_{s,j} over steps and units: 0 when z
+  is constant, which would leave the main network unmodulated.
+
 Example:
     >>> import torch
     >>> a, c = torch.tensor([[[0.5, 1.5]]]), torch.tensor([[[0.25, 0.5]]])  # (L=1, N=1, H=2)
@@ -55,6 +63,8 @@ GATE_STATS = ("bistable_fraction", "mean_a", "mean_c")
 SPIKE_STATS = ("firing_rate", "mean_adaptation", "spike_rate")
 #: Every statistic of the ``memory/layer{k}/<stat>`` scheme.
 MEMORY_STATS = (*GATE_STATS, *SPIKE_STATS, "state_abs_mean")
+#: The NMD context statistics, logged as ``memory/<stat>``.
+CONTEXT_STATS = ("context_mean", "context_std")
 
 #: Per layer: BRC's ``(a, c)`` or a spiking memory's ``{stat: values}``.
 LayerGates = tuple[Tensor, Tensor] | Mapping[str, Tensor]
@@ -141,3 +151,16 @@ def memory_key(layer: int, stat: str) -> str:
 def memory_scalars(layers: Sequence[Mapping[str, float]]) -> dict[str, float]:
     """``{memory_key(k, stat): value}`` of per-layer ``{stat: value}`` dicts."""
     return {memory_key(k, stat): value for k, layer in enumerate(layers) for stat, value in layer.items()}
+
+
+@torch.no_grad()
+def context_sums(context: Tensor) -> tuple[Tensor, int]:
+    """The sums of z and z^2 over every entry of ``context`` (any shape), and their count."""
+    z = context.double()
+    return torch.stack([z.sum(), (z * z).sum()]), context.numel()
+
+
+def context_scalars(sums: Tensor, count: int) -> dict[str, float]:
+    """``{"memory/context_mean": .., "memory/context_std": ..}`` of :func:`context_sums`' output."""
+    mean, square = (sums / count).tolist()
+    return {"memory/context_mean": mean, "memory/context_std": max(square - mean * mean, 0.0) ** 0.5}

@@ -63,15 +63,16 @@ class NoiseEnv(gym.Env):
 
     Wrapped in ``TimeLimit(max_episode_steps)`` by :func:`make_noise_env`, so some episodes
     terminate and others are truncated: every state carries information, so a missed or a
-    spurious reset changes the policy's outputs.
+    spurious reset changes the policy's outputs. Actions: ``Discrete(3)``, or ``Box(-1, 1, (2,))``
+    with ``box_actions``.
     """
 
     metadata: dict = {"render_modes": []}
 
-    def __init__(self, max_len: int = 7, obs_dim: int = 3) -> None:
+    def __init__(self, max_len: int = 7, obs_dim: int = 3, box_actions: bool = False) -> None:
         self.max_len = max_len
         self.observation_space = spaces.Box(-np.inf, np.inf, (obs_dim,), dtype=np.float32)
-        self.action_space = spaces.Discrete(3)
+        self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32) if box_actions else spaces.Discrete(3)
 
     def _obs(self) -> np.ndarray:
         return self.np_random.standard_normal(self.observation_space.shape).astype(np.float32)
@@ -86,8 +87,8 @@ class NoiseEnv(gym.Env):
         return self._obs(), 0.0, self._left == 0, False, {}
 
 
-def make_noise_env(max_len: int = 7, max_episode_steps: int = 5) -> gym.Env:
-    return gym.wrappers.TimeLimit(NoiseEnv(max_len), max_episode_steps=max_episode_steps)
+def make_noise_env(max_len: int = 7, max_episode_steps: int = 5, box_actions: bool = False) -> gym.Env:
+    return gym.wrappers.TimeLimit(NoiseEnv(max_len, box_actions=box_actions), max_episode_steps=max_episode_steps)
 
 
 class ImageObs(gym.ObservationWrapper):

@@ -19,6 +19,9 @@ CASES = [(env_id, {}) for env_id in brc_rl.envs.ENV_IDS] + [
     ("brc_rl/MetaBandit-v0", {"prior": "hard"}),
     ("brc_rl/TMaze-v0", {"corridor_length": 3, "action_noise": 0.3}),
     ("brc_rl/MiniGridMemory-v0", {"size": 13, "random_length": True, "agent_view_size": 7}),
+    ("brc_rl/MovingTarget-v0", {"offset_range": 2.0, "offset_change_prob": 0.5, "max_episode_steps": 20}),
+    ("brc_rl/WindyReference-v0", {"wind_power": 0.5, "max_episode_steps": 30}),
+    ("brc_rl/MultipleReferences-v0", {"n_references": 3, "n_good": 2, "max_episode_steps": 30}),
 ]
 IDS = [f"{env_id}{kwargs or ''}" for env_id, kwargs in CASES]
 
@@ -29,6 +32,9 @@ def test_every_env_id_is_registered_and_listed():
         "brc_rl/MetaBandit-v0",
         "brc_rl/TMaze-v0",
         "brc_rl/MiniGridMemory-v0",
+        "brc_rl/MovingTarget-v0",
+        "brc_rl/WindyReference-v0",
+        "brc_rl/MultipleReferences-v0",
     }
 
 

@@ -1,4 +1,4 @@
-"""configs/<task>/<algo>_<cell>.yaml: the full grid, and the loader's ``base:`` key."""
+"""configs/<task>/<algo>_<cell>.yaml: the full grid, the NMD agents' files, and the loader's ``base:`` key."""
 
 from __future__ import annotations
 
@@ -20,12 +20,42 @@ CELLS = ("nbrc", "brc", "gru", "lstm")
 #: File-name prefix -> (algo, cells): our two algorithms with every cell, sb3-contrib's LSTM PPO.
 ALGOS = {"ppo": ("ppo", CELLS), "a2c": ("a2c", CELLS), "ppo_sb3": ("sb3_contrib_ppo", ("lstm",))}
 GRID = [(task, prefix, cell) for task in TASKS for prefix, (_, cells) in ALGOS.items() for cell in cells]
+#: The NMD net's tasks (issue 20): the NMD net and the plain recurrent agent, nBRC or GRU.
+NMD_TASKS = {
+    "moving_target": "brc_rl/MovingTarget-v0",
+    "windy_reference": "brc_rl/WindyReference-v0",
+    "multiple_references": "brc_rl/MultipleReferences-v0",
+}
+NMD_FILES = ("ppo_nmd_nbrc", "ppo_nmd_gru", "ppo_nbrc", "ppo_gru")
 
 
-def test_the_grid_is_exactly_27_files():
+def test_the_grid_is_exactly_27_files_plus_the_bandits_nmd_ones():
     files = {p.relative_to(CONFIGS).as_posix() for task in TASKS for p in (CONFIGS / task).glob("*.yaml")}
-    assert files == {f"{task}/{prefix}_{cell}.yaml" for task, prefix, cell in GRID}
-    assert len(files) == 27
+    nmd = {"bandit/ppo_nmd_nbrc.yaml", "bandit/ppo_nmd_gru.yaml"}
+    assert files - nmd == {f"{task}/{prefix}_{cell}.yaml" for task, prefix, cell in GRID}
+    assert len(files - nmd) == 27 and nmd <= files
+
+
+@pytest.mark.parametrize("task", NMD_TASKS)
+def test_nmd_tasks_four_agents_differ_in_policy_name_and_cell_only(task):
+    assert {p.stem for p in (CONFIGS / task).glob("*.yaml")} == set(NMD_FILES)
+    base = read_yaml(CONFIGS / task / "ppo_nmd_nbrc.yaml")
+    plain = {"name": "MultiInputRecurrentPolicy"}
+    for name, policy in [("ppo_nmd_gru", {"cell": "gru"}), ("ppo_nbrc", plain), ("ppo_gru", plain | {"cell": "gru"})]:
+        assert read_yaml(CONFIGS / task / f"{name}.yaml") == deep_merge(base, {"policy": policy})
+    config = load_config(CONFIGS / task / "ppo_nmd_nbrc.yaml")
+    assert (config.env.id, config.policy.name, config.policy.ortho_init) == (NMD_TASKS[task], "NmdRecurrentPolicy",
+                                                                            False)
+    assert config.env.wrappers[0]["prev_action_reward"]["mode"] == "dict"
+
+
+def test_bandit_nmd_configs():
+    nbrc, gru = (load_config(CONFIGS / "bandit" / f"ppo_nmd_{cell}.yaml") for cell in ("nbrc", "gru"))
+    plain = load_config(CONFIGS / "bandit" / "ppo_nbrc.yaml")
+    assert (nbrc.policy.name, nbrc.policy.cell, gru.policy.cell) == ("NmdRecurrentPolicy", "nbrc", "gru")
+    assert (nbrc.env, nbrc.hyperparams, nbrc.total_timesteps) == (
+        plain.env.model_copy(update={"wrappers": [{"prev_action_reward": {"mode": "dict"}}]}), plain.hyperparams,
+        plain.total_timesteps)
 
 
 @pytest.mark.parametrize(("task", "prefix", "cell"), GRID, ids=[f"{t}/{a}_{c}" for t, a, c in GRID])
