@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from brc_rl.experiments.config import config_from_dict
 from brc_rl.experiments.run_dir import RunDir
 
 METRICS = ("success", "return", "regret")
@@ -230,6 +231,16 @@ def _fps_from_files(run: RunDir, steps: int | None) -> float | None:
     return steps / seconds if seconds > 0 else None
 
 
+def _resolved(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The config with the current schema's defaults filled in, so that a run saved before a
+    key existed and one saved with that key at its default are the same agent; the file's
+    own keys when it no longer validates."""
+    try:
+        return config_from_dict(data).to_dict()
+    except Exception:  # noqa: BLE001  (an old or foreign config: compare what it says)
+        return data
+
+
 def read_run(path: str | os.PathLike[str], metric: str) -> Run:
     """Read one run folder for ``metric``; what is missing goes to ``Run.problem``."""
     run_dir = RunDir(path)
@@ -240,7 +251,7 @@ def read_run(path: str | os.PathLike[str], metric: str) -> Run:
             raise ValueError("not a brc-rl train config (needs algo, env.id and an integer total_timesteps)")
     except Exception as error:  # noqa: BLE001
         return Run(run_dir.path, {}, problem=f"unreadable config.yaml ({_one_line(error)})")
-    run = Run(run_dir.path, flatten(data))
+    run = Run(run_dir.path, flatten(_resolved(data)))
     evaluations = _evaluations(run_dir)
     if isinstance(evaluations, dict):
         run.timesteps = evaluations["timesteps"].astype(int)

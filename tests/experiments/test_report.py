@@ -128,6 +128,15 @@ def test_differing_settings_are_different_agents(tmp_path):
     assert names == ["ppo nbrc hyperparams.learning_rate=0.001"] * 2 + ["ppo nbrc hyperparams.learning_rate=0.01"]
 
 
+def test_a_key_saved_at_its_default_or_not_saved_is_one_agent(tmp_path):
+    # A run folder written before a config key existed lacks it; its default fills it in.
+    old, new = make_run(tmp_path / "old", seed=0), make_run(tmp_path / "new", seed=1)
+    text = (old / "config.yaml").read_text()
+    (old / "config.yaml").write_text("\n".join(line for line in text.splitlines() if "context_size" not in line))
+    assert "context_size" in (new / "config.yaml").read_text()
+    assert agent_names([read_run(path, "return") for path in (old, new)]) == ["ppo nbrc"] * 2
+
+
 def test_regret_from_the_bandit_regret_json(tmp_path):
     bandit = {"env.id=brc_rl/MetaBandit-v0", "env.kwargs={}"}
     for seed, regret in [(0, 3.0), (1, 4.0), (2, None)]:
