@@ -4,7 +4,8 @@
 
 Reads ``TRIAL/eval/<file>`` (written by ``brc-rl horizon TRIAL --lengths ... --json
 TRIAL/eval/horizon.json``) of every trial of each sweep folder and prints one row per
-trial: its algorithm, cell and seed, the model's training steps, and the success rate at
+trial: its agent (algorithm, cell and the settings that differ between the trials, as
+``brc-rl report`` names them), seed, the model's training steps, and the success rate at
 each corridor length.
 """
 
@@ -16,21 +17,22 @@ from pathlib import Path
 
 import yaml
 
+from brc_rl.experiments.report import agent_names, read_run
+
 
 def rows(sweep_dirs: list[Path], name: str) -> tuple[list[int], list[list[str]]]:
     lengths: list[int] = []
     table = []
-    for sweep_dir in sweep_dirs:
-        for path in sorted(sweep_dir.glob(f"trials/*/eval/{name}")):
-            trial = path.parents[1]
-            config = yaml.safe_load((trial / "config.yaml").read_text())
-            result = json.loads(path.read_text())
-            rates = {r["corridor_length"]: r["success_rate"] for r in result["results"]}
-            lengths = lengths or list(rates)
-            if list(rates) != lengths:
-                raise SystemExit(f"{path}: lengths {list(rates)}, expected {lengths}")
-            agent = f"{config['algo']} {config['policy']['cell']}"
-            table.append([agent, str(config["seed"]), f"{result['steps']:,}", *(f"{rates[n]:.2f}" for n in lengths)])
+    paths = [path for sweep_dir in sweep_dirs for path in sorted(sweep_dir.glob(f"trials/*/eval/{name}"))]
+    agents = agent_names([read_run(path.parents[1], "success") for path in paths])
+    for path, agent in zip(paths, agents):
+        config = yaml.safe_load((path.parents[1] / "config.yaml").read_text())
+        result = json.loads(path.read_text())
+        rates = {r["corridor_length"]: r["success_rate"] for r in result["results"]}
+        lengths = lengths or list(rates)
+        if list(rates) != lengths:
+            raise SystemExit(f"{path}: lengths {list(rates)}, expected {lengths}")
+        table.append([agent, str(config["seed"]), f"{result['steps']:,}", *(f"{rates[n]:.2f}" for n in lengths)])
     return lengths, sorted(table)
 
 

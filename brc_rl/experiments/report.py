@@ -280,18 +280,35 @@ def read_run(path: str | os.PathLike[str], metric: str) -> Run:
 # --------------------------------------------------------------------------- grouping
 def agent_names(runs: Sequence[Run]) -> list[str]:
     """``algo cell`` plus the keys (not :data:`IGNORED_KEYS`) that differ between ``runs`` of a task
-    among runs of one algorithm (a key that only follows the algorithm, as ``policy.name``, is not named)."""
-    keys = sorted({k for run in runs for k in run.config} - {*IGNORED_KEYS, "algo", "policy.cell", "env.id"})
-    def varies_within_an_algo(key: str) -> bool:  # e.g. policy.name follows the algo: not named
-        values: dict[str, set[str]] = {}
-        for run in runs:
-            values.setdefault(str(run.config.get("algo")), set()).add(repr(run.config.get(key)))
-        return any(len(v) > 1 for v in values.values())
+    among runs of one algorithm (a key that only follows the algorithm, as ``policy.name``, is not named).
 
-    differing = [k for k in keys if not k.startswith("env.kwargs.")
-                 and len({repr(run.config.get(k)) for run in runs}) > 1 and varies_within_an_algo(k)]
+    A section set in some runs and None in others (e.g. ``policy.warmup``) is named
+    ``section=None`` where it is None; where it is set, only its keys that differ between
+    the runs that set it are named."""
+    keys = sorted({k for run in runs for k in run.config} - {*IGNORED_KEYS, "algo", "policy.cell", "env.id"})
+
+    def values(key: str) -> dict[str, set[str]]:  # algo -> the values of the runs that have the key
+        found: dict[str, set[str]] = {}
+        for run in runs:
+            if key in run.config:
+                found.setdefault(str(run.config.get("algo")), set()).add(repr(run.config[key]))
+        return found
+
+    def unset_section(key: str) -> bool:  # None here, a section with keys in another run
+        return any(other.startswith(key + ".") for run in runs for other in run.config)
+
+    def named(key: str) -> bool:
+        if key.startswith("env.kwargs."):
+            return False
+        if unset_section(key):
+            return True
+        found = values(key)
+        differs = len(set().union(*found.values())) > 1
+        return differs and any(len(v) > 1 for v in found.values())  # not when it only follows the algo
+
+    differing = [k for k in keys if named(k)]
     return [" ".join([str(run.config.get("algo")), str(run.config.get("policy.cell")),
-                      *(f"{k}={run.config.get(k)}" for k in differing)]) for run in runs]
+                      *(f"{k}={run.config[k]}" for k in differing if k in run.config)]) for run in runs]
 
 
 def summarise(name: str, runs: list[Run], threshold: float | None) -> Agent:

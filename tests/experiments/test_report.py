@@ -137,6 +137,14 @@ def test_a_key_saved_at_its_default_or_not_saved_is_one_agent(tmp_path):
     assert agent_names([read_run(path, "return") for path in (old, new)]) == ["ppo nbrc"] * 2
 
 
+def test_a_section_set_in_some_runs_is_named_by_what_differs(tmp_path):
+    runs = [make_run(tmp_path / f"r{i}", seed=i, overrides=overrides) for i, overrides in
+            enumerate([[], ["policy.warmup={partial: false}"], ["policy.warmup={partial: true, steps: 100}"]])]
+    assert agent_names([read_run(path, "return") for path in runs]) == [
+        "ppo nbrc policy.warmup=None", "ppo nbrc policy.warmup.partial=False",
+        "ppo nbrc policy.warmup.partial=True"]
+
+
 def test_regret_from_the_bandit_regret_json(tmp_path):
     bandit = {"env.id=brc_rl/MetaBandit-v0", "env.kwargs={}"}
     for seed, regret in [(0, 3.0), (1, 4.0), (2, None)]:
