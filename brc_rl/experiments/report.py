@@ -283,8 +283,8 @@ def agent_names(runs: Sequence[Run]) -> list[str]:
     among runs of one algorithm (a key that only follows the algorithm, as ``policy.name``, is not named).
 
     A section set in some runs and None in others (e.g. ``policy.warmup``) is named
-    ``section=None`` where it is None; where it is set, only its keys that differ between
-    the runs that set it are named."""
+    ``section=None`` where it is None; where it is set, its keys that differ between the
+    runs that set it are named, or ``section=set`` if none does."""
     keys = sorted({k for run in runs for k in run.config} - {*IGNORED_KEYS, "algo", "policy.cell", "env.id"})
 
     def values(key: str) -> dict[str, set[str]]:  # algo -> the values of the runs that have the key
@@ -307,8 +307,15 @@ def agent_names(runs: Sequence[Run]) -> list[str]:
         return differs and any(len(v) > 1 for v in found.values())  # not when it only follows the algo
 
     differing = [k for k in keys if named(k)]
-    return [" ".join([str(run.config.get("algo")), str(run.config.get("policy.cell")),
-                      *(f"{k}={run.config[k]}" for k in differing if k in run.config)]) for run in runs]
+
+    def parts(run: Run) -> list[str]:
+        found = [f"{k}={run.config[k]}" for k in differing if k in run.config]
+        for section in (k for k in differing if unset_section(k) and k not in run.config):
+            if not any(part.startswith(section + ".") for part in found):
+                found.append(f"{section}=set")  # set here, None elsewhere, the same wherever set
+        return sorted(found)
+
+    return [" ".join([str(run.config.get("algo")), str(run.config.get("policy.cell")), *parts(run)]) for run in runs]
 
 
 def summarise(name: str, runs: list[Run], threshold: float | None) -> Agent:

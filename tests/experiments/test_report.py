@@ -143,6 +143,10 @@ def test_a_section_set_in_some_runs_is_named_by_what_differs(tmp_path):
     assert agent_names([read_run(path, "return") for path in runs]) == [
         "ppo nbrc policy.warmup=None", "ppo nbrc policy.warmup.partial=False",
         "ppo nbrc policy.warmup.partial=True"]
+    same = [make_run(tmp_path / f"s{i}", seed=i, overrides=overrides) for i, overrides in
+            enumerate([[], ["policy.warmup={steps: 50}"], ["policy.warmup={steps: 50}"]])]
+    assert agent_names([read_run(path, "return") for path in same]) == [
+        "ppo nbrc policy.warmup=None", "ppo nbrc policy.warmup=set", "ppo nbrc policy.warmup=set"]
 
 
 def test_regret_from_the_bandit_regret_json(tmp_path):
