@@ -7,6 +7,7 @@ user passed (torch.nn.GRU's shapes, plus ``resets``) and convert to and from tha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -123,6 +124,20 @@ def prepare(
         elif batch_first:
             resets = resets.t()
     return x, hx, resets, layout
+
+
+def set_rnn_arguments(module: Any, input_size: int, hidden_size: int, num_layers: int, bias: bool,
+                      batch_first: bool, dropout: float) -> None:
+    """Check the torch.nn.GRU-style arguments and set them as attributes of ``module``.
+
+    Raises:
+        ValueError: if a size is not a positive int or ``dropout`` is not in [0, 1].
+    """
+    check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+    if not 0.0 <= dropout <= 1.0:
+        raise ValueError(f"dropout must be a number in [0, 1], got {dropout!r}")
+    module.input_size, module.hidden_size, module.num_layers = input_size, hidden_size, num_layers
+    module.bias, module.batch_first, module.dropout = bias, batch_first, float(dropout)
 
 
 def check_sizes(**sizes: int) -> None:

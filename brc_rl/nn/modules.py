@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from brc_rl.nn._layout import check_sizes, check_tensors, prepare
+from brc_rl.nn._layout import check_sizes, check_tensors, prepare, set_rnn_arguments
 from brc_rl.nn.functional import bistable_scan, bistable_step
 
 RECURRENT_INITS = ("glorot", "orthogonal")
@@ -67,16 +67,8 @@ class _BistableRNN(_BistableBase):
         recurrent_init: str = "glorot",
     ) -> None:
         super().__init__()
-        check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"dropout must be a number in [0, 1], got {dropout!r}")
+        set_rnn_arguments(self, input_size, hidden_size, num_layers, bias, batch_first, dropout)
         self._check_init(recurrent_init)
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bias = bias
-        self.batch_first = batch_first
-        self.dropout = float(dropout)
         self.recurrent_init = recurrent_init
         factory = {"device": device, "dtype": dtype}
         for k in range(num_layers):

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from brc_rl.nn._layout import check_sizes, prepare
+from brc_rl.nn._layout import prepare, set_rnn_arguments
 from brc_rl.nn.attractors import WarmupLayer
 
 
@@ -60,14 +60,11 @@ class PartialWarmup(nn.Module):
         super().__init__()
         from brc_rl.nn.registry import make_rnn  # the registry builds this class
 
-        check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+        set_rnn_arguments(self, input_size, hidden_size, num_layers, bias, batch_first, dropout)
         if hidden_size % 2:
             raise ValueError(f"partial warm-up splits every layer in two halves: hidden_size must be even, "
                              f"got {hidden_size}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"dropout must be a number in [0, 1], got {dropout!r}")
-        self.cell, self.input_size, self.hidden_size, self.num_layers = cell, input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.cell = cell
         kwargs = dict(bias=bias, device=device, dtype=dtype, **cell_kwargs)
 
         def half(k: int) -> nn.Module:

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from brc_rl.nn._layout import check_sizes, prepare
+from brc_rl.nn._layout import prepare, set_rnn_arguments
 from brc_rl.nn.spiking_functional import LSNNDynamics, SRCDynamics, lsnn_scan, src_rest_state, src_scan
 
 #: Per layer, the monitoring traces of a spiking memory: ``{stat: values}``, each (L, N, H)
@@ -24,15 +24,7 @@ class _SpikingRNN(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int, bias: bool, batch_first: bool,
                  dropout: float) -> None:
         super().__init__()
-        check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"dropout must be a number in [0, 1], got {dropout!r}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bias = bias
-        self.batch_first = batch_first
-        self.dropout = float(dropout)
+        set_rnn_arguments(self, input_size, hidden_size, num_layers, bias, batch_first, dropout)
 
     @property
     def state_size(self) -> int:
