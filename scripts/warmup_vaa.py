@@ -29,20 +29,24 @@ def measure(cell: str, seed: int, args: argparse.Namespace) -> dict:
     rnn = make_rnn(cell, 1, args.hidden_size, args.num_layers, batch_first=True)
     x, _ = make_dataset("copy_first", args.sequences, seed=2 * seed, seq_len=args.seq_len)
     started = time.perf_counter()
-    record = warmup(rnn, x, steps=args.steps, measure_steps=args.measure_steps, measure_samples=args.samples,
-                    measure_repeats=args.repeats)
+    record = warmup(rnn, x, steps=args.steps, lr=args.lr, stabilisation_max=args.stabilisation_max,
+                    measure_steps=args.measure_steps, measure_samples=args.samples, measure_repeats=args.repeats)
     return {"cell": cell, "seed": seed, "before": record.before.to_dict(), "after": record.after.to_dict(),
             "warmup_seconds": round(record.seconds, 2), "total_seconds": round(time.perf_counter() - started, 2),
-            "final_loss": record.losses[-1] if record.losses else None}
+            "final_loss": record.losses[-1] if record.losses else None,
+            "mean_loss_last10": sum(record.losses[-10:]) / len(record.losses[-10:]) if record.losses else None,
+            "vaa_star_last10": record.vaa_star[-10:]}
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| cell | seed | VAA before (layers) | VAA after (layers) | warm-up s |", "|---|---|---|---|---|"]
+    lines = ["| cell | seed | VAA before (layers) | VAA after (layers) | loss, last 10 steps | warm-up s |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
         def fmt(v: dict) -> str:
             return f"{v['overall']:.3f} +- {v['std']:.3f} ({', '.join(f'{x:.3f}' for x in v['layers'])})"
 
-        lines.append(f"| {r['cell']} | {r['seed']} | {fmt(r['before'])} | {fmt(r['after'])} | {r['warmup_seconds']} |")
+        lines.append(f"| {r['cell']} | {r['seed']} | {fmt(r['before'])} | {fmt(r['after'])} | "
+                     f"{r['mean_loss_last10']:.4f} | {r['warmup_seconds']} |")
     return "\n".join(lines)
 
 
@@ -55,6 +59,8 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=300)
     parser.add_argument("--sequences", type=int, default=3200, help="training sequences drawn (default 3200)")
     parser.add_argument("--steps", type=int, default=100, help="warm-up steps (default 100)")
+    parser.add_argument("--lr", type=float, default=1e-2, help="warm-up learning rate (default 1e-2)")
+    parser.add_argument("--stabilisation-max", type=int, default=200, help="largest T_s of the warm-up (default 200)")
     parser.add_argument("--measure-steps", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=200, help="sequences per VAA estimate (default 200)")
     parser.add_argument("--repeats", type=int, default=10, help="VAA estimates averaged (default 10)")
