@@ -46,7 +46,7 @@ class RecurrentA2C(RecurrentOnPolicyAlgorithm):
         n_steps: int = 32,
         gamma: float = 0.99,
         gae_lambda: float = 1.0,
-        ent_coef: float = 0.0,
+        ent_coef: float | Schedule = 0.0,
         vf_coef: float = 0.5,
         max_grad_norm: float = 0.5,
         rms_prop_eps: float = 1e-5,

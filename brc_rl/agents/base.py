@@ -44,9 +44,9 @@ def valid_batch_sizes(n_steps: int, n_envs: int) -> list[int]:
 class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
     """Base of :class:`RecurrentPPO` and :class:`RecurrentA2C`.
 
-    The arguments not listed below (gamma, gae_lambda, ent_coef, vf_coef, max_grad_norm,
-    use_sde, sde_sample_freq, stats_window_size, tensorboard_log, policy_kwargs, verbose,
-    seed, device) are SB3's ``OnPolicyAlgorithm``'s.
+    The arguments not listed below (gamma, gae_lambda, vf_coef, max_grad_norm, use_sde,
+    sde_sample_freq, stats_window_size, tensorboard_log, policy_kwargs, verbose, seed,
+    device) are SB3's ``OnPolicyAlgorithm``'s.
 
     Args:
         policy: a name of ``policy_aliases`` or a :class:`RecurrentActorCriticPolicy` subclass.
@@ -57,6 +57,10 @@ class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
         batch_size: steps per minibatch, a multiple of n_steps dividing n_envs * n_steps;
             None means one minibatch of the whole rollout.
         n_epochs: passes over the rollout per update.
+        ent_coef: the entropy bonus c in ``loss = ... - c * entropy``: a float, or a schedule of
+            the progress remaining (1 -> 0; e.g. SB3's ``LinearSchedule(0.05, 0.0, 1.0)``), read
+            at the start of every update into ``self.ent_coef`` and logged as ``train/ent_coef``
+            (SB3 takes only a float here; its learning_rate and clip_range take schedules).
         normalize_advantage: normalise advantages per minibatch.
 
     Raises:
@@ -81,7 +85,7 @@ class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
         n_epochs: int,
         gamma: float,
         gae_lambda: float,
-        ent_coef: float,
+        ent_coef: float | Schedule,
         vf_coef: float,
         max_grad_norm: float,
         normalize_advantage: bool,
@@ -97,12 +101,15 @@ class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
     ) -> None:
         super().__init__(
             policy, env, learning_rate=learning_rate, n_steps=n_steps, gamma=gamma,
-            gae_lambda=gae_lambda, ent_coef=ent_coef, vf_coef=vf_coef, max_grad_norm=max_grad_norm,
+            gae_lambda=gae_lambda, ent_coef=ent_coef(1.0) if callable(ent_coef) else ent_coef,
+            vf_coef=vf_coef, max_grad_norm=max_grad_norm,
             use_sde=use_sde, sde_sample_freq=sde_sample_freq, stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs, verbose=verbose,
             seed=seed, device=device, _init_setup_model=False,
             supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
         )
+        # None for a constant (models saved before schedules existed load with None too)
+        self.ent_coef_schedule: Schedule | None = ent_coef if callable(ent_coef) else None
         self.batch_size = batch_size
         self.n_epochs = n_epochs
         self.normalize_advantage = normalize_advantage
@@ -311,6 +318,9 @@ class RecurrentOnPolicyAlgorithm(OnPolicyAlgorithm):
         """Update the policy on the rollout: n_epochs passes over whole-sequence minibatches."""
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
+        if self.ent_coef_schedule is not None:
+            self.ent_coef = float(self.ent_coef_schedule(self._current_progress_remaining))
+            self.logger.record("train/ent_coef", self.ent_coef)
         self._prepare_update()
         stats: dict[str, list[float]] = defaultdict(list)
         for epoch in range(self.n_epochs):

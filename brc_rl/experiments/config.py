@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import math
 import types
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -103,6 +104,38 @@ def resolve(registry: Mapping[str, Any], name: str, key: str) -> Any:
         module, _, attribute = entry.partition(":")
         entry = getattr(importlib.import_module(module), attribute)
     return entry
+
+
+#: Hyperparameters that take ``lin_<start>`` (a linear schedule) as well as a number.
+SCHEDULED_HYPERPARAMS: tuple[str, ...] = ("learning_rate", "clip_range", "ent_coef")
+LINEAR_PREFIX = "lin_"
+
+
+def parse_schedule(key: str, value: str) -> Any:
+    """``lin_<start>`` -> SB3's ``LinearSchedule(start, 0.0, 1.0)``: start at progress
+    remaining 1, 0 at the end of the run (rl-baselines3-zoo's convention).
+
+    Raises:
+        ConfigError: for another string, naming the key and the expected form.
+    """
+    from stable_baselines3.common.utils import LinearSchedule
+
+    try:
+        start = float(value.removeprefix(LINEAR_PREFIX)) if value.startswith(LINEAR_PREFIX) else math.nan
+    except ValueError:
+        start = math.nan
+    if not (math.isfinite(start) and start >= 0):
+        raise ConfigError(f"config key {key!r}: expected a number or 'lin_<start>' with start >= 0 (a linear "
+                          f"decay to 0, e.g. 'lin_0.01'), got {value!r}")
+    return LinearSchedule(start, 0.0, 1.0)
+
+
+def algo_hyperparams(hyperparams: Mapping[str, Any]) -> dict[str, Any]:
+    """The algorithm's keyword arguments: ``hyperparams`` with every ``lin_<start>`` string
+    of :data:`SCHEDULED_HYPERPARAMS` turned into its schedule (:func:`parse_schedule`)."""
+    return {name: parse_schedule(f"hyperparams.{name}", value)
+            if name in SCHEDULED_HYPERPARAMS and isinstance(value, str) else value
+            for name, value in hyperparams.items()}
 
 
 #: ``algo`` of sb3-contrib's ``RecurrentPPO``, the LSTM baseline: its policy is an LSTM whose
@@ -218,7 +251,9 @@ class TrainConfig(ConfigModel):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     """The policy and its memory (section, see ``PolicyConfig``)."""
     hyperparams: dict[str, Any] = Field(default_factory=dict)
-    """Constructor arguments of the algorithm (``n_steps``, ``learning_rate``, ...), checked against its signature."""
+    """Constructor arguments of the algorithm (``n_steps``, ``learning_rate``, ...), checked against its signature.
+    ``learning_rate``, ``clip_range`` and ``ent_coef`` also take ``lin_<start>``, a linear decay
+    from start to 0 over the run (rl-baselines3-zoo's spelling; see :func:`algo_hyperparams`)."""
     seed: int = 0
     """Seed of the model and the environments (eval envs use ``seed + 1000``)."""
     device: str = "auto"
@@ -353,6 +388,14 @@ def validate(config: TrainConfig) -> TrainConfig:
                 f"config key {key!r}: {algo_cls.__module__.partition('.')[0]}'s {algo_cls.__name__} takes no argument "
                 f"{name!r}; valid: {', '.join(valid)}"
             )
+        if isinstance(value, str) and (name in SCHEDULED_HYPERPARAMS or value.startswith(LINEAR_PREFIX)):
+            if name not in SCHEDULED_HYPERPARAMS:
+                raise ConfigError(f"config key {key!r}: only {', '.join(SCHEDULED_HYPERPARAMS)} take 'lin_<start>'")
+            if name == "ent_coef" and config.algo == SB3_CONTRIB_PPO:
+                raise ConfigError(f"config key {key!r}: sb3-contrib's RecurrentPPO takes a float only "
+                                  f"(algo ppo or a2c takes 'lin_<start>')")
+            parse_schedule(key, value)
+            continue
         init = algo_cls.__init__
         if name in init.__annotations__:
             try:  # one at a time: some annotations do not resolve (SB3's ``GymEnv``); the name is still checked

@@ -61,6 +61,7 @@ from brc_rl.experiments.config import (
     EnvConfig,
     PolicyConfig,
     TrainConfig,
+    algo_hyperparams,
     algorithms,
     config_from_dict,
     dump_config,
@@ -299,7 +300,8 @@ def train(
     try:
         model = algorithms()[config.algo](
             config.policy.name, env, policy_kwargs=policy_kwargs(config.policy, config.algo),
-            tensorboard_log=str(run.tensorboard), seed=config.seed, device=device, **config.hyperparams,
+            tensorboard_log=str(run.tensorboard), seed=config.seed, device=device,
+            **algo_hyperparams(config.hyperparams),
         )
     except (ValueError, TypeError, AssertionError) as error:
         env.close()

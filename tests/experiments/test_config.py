@@ -98,7 +98,7 @@ def test_unknown_env_id_lists_close_matches():
         ("env.n_envs=true", "'env.n_envs': expected int, got bool True"),
         ("policy.shared_memory=1", "'policy.shared_memory': expected bool, got int 1"),
         ("policy.net_arch=[64, x]", "'policy.net_arch': expected list[int] | dict[str, list[int]]"),
-        ("hyperparams.learning_rate=fast", "'hyperparams.learning_rate': expected float"),
+        ("hyperparams.learning_rate=fast", "'hyperparams.learning_rate': expected a number or 'lin_<start>'"),
         ("hyperparams.n_steps=1e3", "'hyperparams.n_steps': expected int, got float 1000.0"),
         ("total_timesteps=0", "'total_timesteps': expected an integer >= 1, got 0"),
         ("keep_checkpoints=0", "'keep_checkpoints': expected an integer >= 1, got 0"),

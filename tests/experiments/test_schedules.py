@@ -1,0 +1,61 @@
+"""``lin_<start>`` schedules of learning_rate, clip_range and ent_coef in configs."""
+
+from __future__ import annotations
+
+import pytest
+
+from brc_rl.experiments.config import ConfigError, algo_hyperparams, config_from_dict, parse_schedule
+from brc_rl.experiments.run import resume, train
+from tests.experiments.test_run import TINY, Crash
+
+SCHEDULED = dict(TINY, hyperparams=dict(TINY["hyperparams"], ent_coef="lin_0.1", learning_rate="lin_0.001",
+                                        clip_range="lin_0.2"))
+
+
+def logged(run_dir, tag: str) -> dict[int, float]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard" / "ppo_1"))
+    events.Reload()
+    return {event.step: event.value for event in events.Scalars(tag)}
+
+
+def test_lin_is_a_linear_decay_to_zero_over_the_progress_remaining():
+    schedule = parse_schedule("hyperparams.ent_coef", "lin_0.04")
+    assert [schedule(p) for p in (1.0, 0.75, 0.5, 0.0)] == pytest.approx([0.04, 0.03, 0.02, 0.0])
+    assert algo_hyperparams({"gamma": 0.9, "ent_coef": 0.01}) == {"gamma": 0.9, "ent_coef": 0.01}
+    assert algo_hyperparams({"learning_rate": "lin_1e-3"})["learning_rate"](0.5) == pytest.approx(5e-4)
+
+
+@pytest.mark.parametrize("value", ["lin_x", "lin_-0.1", "lin_nan", "lin_inf", "linear_0.1", "0.1"])
+def test_a_malformed_schedule_names_the_key_and_the_expected_form(value):
+    data = dict(TINY, hyperparams=dict(TINY["hyperparams"], ent_coef=value))
+    with pytest.raises(ConfigError, match=r"'hyperparams.ent_coef': expected a number or 'lin_<start>'"):
+        config_from_dict(data)
+
+
+def test_lin_on_a_key_without_schedules_lists_the_keys_that_take_one():
+    data = dict(TINY, hyperparams=dict(TINY["hyperparams"], gamma="lin_0.99"))
+    with pytest.raises(ConfigError, match="'hyperparams.gamma': only learning_rate, clip_range, ent_coef take"):
+        config_from_dict(data)
+
+
+def test_sb3_contrib_refuses_an_entropy_schedule_but_takes_a_learning_rate_schedule():
+    data = dict(TINY, algo="sb3_contrib_ppo", policy={"hidden_size": 8},
+                hyperparams=dict(TINY["hyperparams"], ent_coef="lin_0.1"))
+    with pytest.raises(ConfigError, match="sb3-contrib's RecurrentPPO takes a float only"):
+        config_from_dict(data)
+    data["hyperparams"] = dict(TINY["hyperparams"], learning_rate="lin_0.001")
+    assert config_from_dict(data).hyperparams["learning_rate"] == "lin_0.001"  # kept as written
+
+
+def test_a_run_follows_the_schedules_across_a_resume(tmp_path):
+    # rollouts of 32 steps, total 128: the update after step s reads progress 1 - s / 128
+    run_dir = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(SCHEDULED, run_dir=run_dir, callbacks=[Crash(80)])
+    resume(run_dir)
+    expected = {s: 1 - s / 128 for s in (32, 64, 96, 128)}
+    assert logged(run_dir, "train/ent_coef") == pytest.approx({s: 0.1 * p for s, p in expected.items()})
+    assert logged(run_dir, "train/learning_rate") == pytest.approx({s: 1e-3 * p for s, p in expected.items()})
+    assert logged(run_dir, "train/clip_range") == pytest.approx({s: 0.2 * p for s, p in expected.items()})
