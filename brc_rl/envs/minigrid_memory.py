@@ -78,7 +78,10 @@ class MiniGridMemoryEnv(MemoryEnv):
 
     Facing right on the hallway's row, anywhere from the start room to the end of
     the hallway; the cue (key or ball) and the order of the two end objects are
-    drawn at random; with ``random_length`` so is the hallway's length.
+    drawn at random; with ``random_length`` so is the hallway's length. With
+    ``cue_start_prob`` p > 0 (a training curriculum), the start is moved to the start
+    room's first column, where the cue is in view at once, with probability p: that
+    column is drawn with probability p + (1 - p) / n over the n start columns.
 
     ## Episode End
 
@@ -93,7 +96,7 @@ class MiniGridMemoryEnv(MemoryEnv):
 
     ```python
     gymnasium.make("brc_rl/MiniGridMemory-v0", size=9, random_length=False, agent_view_size=3,
-                   n_actions=7)
+                   n_actions=7, cue_start_prob=0.0)
     ```
 
     Args:
@@ -102,6 +105,8 @@ class MiniGridMemoryEnv(MemoryEnv):
         agent_view_size: side of the egocentric view, an odd integer >= 3.
         max_steps: step limit; ``5 * size**2`` if None.
         n_actions: 7 (MiniGrid's actions) or 3 (turn left, turn right, forward).
+        cue_start_prob: probability in [0, 1] of starting in the cue's column (above);
+            0 is MiniGrid's task. Train with it, evaluate without (``env.eval_kwargs``).
         render_mode: None, "human" or "rgb_array" (MiniGrid's renderer).
 
     Raises:
@@ -115,6 +120,7 @@ class MiniGridMemoryEnv(MemoryEnv):
         agent_view_size: int = 3,
         max_steps: int | None = None,
         n_actions: int = 7,
+        cue_start_prob: float = 0.0,
         render_mode: str | None = None,
     ) -> None:
         size, view = check_memory_args(size, agent_view_size)
@@ -124,6 +130,10 @@ class MiniGridMemoryEnv(MemoryEnv):
             max_steps = check_int("max_steps", max_steps, 1)
         if isinstance(n_actions, bool) or n_actions not in N_ACTIONS:
             raise ValueError(f"n_actions must be one of {N_ACTIONS}, got {n_actions!r}")
+        if isinstance(cue_start_prob, bool) or not isinstance(cue_start_prob, (int, float)) \
+                or not 0.0 <= cue_start_prob <= 1.0:
+            raise ValueError(f"cue_start_prob must be a number in [0, 1], got {cue_start_prob!r}")
+        self.cue_start_prob = float(cue_start_prob)
         check_render_mode("MiniGridMemoryEnv", render_mode, self.metadata["render_modes"])
         super().__init__(
             size=size,
@@ -135,6 +145,11 @@ class MiniGridMemoryEnv(MemoryEnv):
         high = np.broadcast_to(np.array(CODE_MAX, dtype=np.uint8), (view, view, 3))
         self.observation_space = spaces.Box(0, high.copy(), dtype=np.uint8)
         self.action_space = spaces.Discrete(int(n_actions))
+
+    def _gen_grid(self, width: int, height: int) -> None:
+        super()._gen_grid(width, height)
+        if self.cue_start_prob > 0 and self.np_random.random() < self.cue_start_prob:
+            self.agent_pos = np.array((1, height // 2))  # the cue is at (1, height // 2 - 1)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -167,6 +167,9 @@ class EnvConfig(ConfigModel):
     """Gymnasium id, e.g. ``brc_rl/TMaze-v0`` or ``MiniGrid-MemoryS7-v0`` (``module:Id`` imports module first)."""
     kwargs: dict[str, Any] = Field(default_factory=dict)
     """Keyword arguments of ``gymnasium.make`` (checked against the env's constructor when it has no ``**kwargs``)."""
+    eval_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of ``kwargs`` for evaluation only (the periodic evaluations, ``brc-rl eval``, ``brc-rl horizon``):
+    train on an easier variant and evaluate on the task, e.g. ``{cue_start_prob: 0.0}``."""
     n_envs: int = Field(8, ge=1)
     """Number of parallel environments."""
     wrappers: list[str | dict[str, dict[str, Any]]] = Field(default_factory=list)
@@ -376,6 +379,7 @@ def validate(config: TrainConfig) -> TrainConfig:
         hint = f"close matches: {', '.join(close)}" if close else "no close match; see gymnasium.pprint_registry()"
         raise ConfigError(f"config key 'env.id': unknown environment {name!r}; {hint}")
     check_env_kwargs(config.env.id, config.env.kwargs)
+    check_env_kwargs(config.env.id, config.env.eval_kwargs, key="env.eval_kwargs")
 
     params = inspect.signature(algo_cls.__init__).parameters
     valid = sorted(n for n in params if n != "self" and n not in RESERVED_HYPERPARAMS)

@@ -231,7 +231,7 @@ def evaluate(
         run_dir: a run folder.
         episodes: number of episodes (>= 1).
         deterministic: greedy actions (else sampled).
-        env_kwargs: overrides of the config's ``env.kwargs`` (e.g. a longer corridor).
+        env_kwargs: overrides of the config's ``env.kwargs`` and ``env.eval_kwargs`` (e.g. a longer corridor).
         seed: seed of the evaluation env (default the config's seed + 1000).
         model: ``final``, ``latest`` or ``best`` (see :func:`find_model`).
         device: torch device of the loaded model.

@@ -107,9 +107,10 @@ def make_env(
         env: the ``env`` section.
         n_envs: number of copies.
         seed: seed of copy 0 (copy i gets seed + i).
-        kwargs: overrides of ``env.kwargs``.
+        kwargs: overrides of ``env.kwargs`` (and, for evaluation, of ``env.eval_kwargs``).
         vecnormalize: saved VecNormalize statistics to load if the file exists (else new ones).
-        training: False for evaluation: statistics frozen, rewards not normalised.
+        training: False for evaluation: ``env.eval_kwargs`` applied, statistics frozen, rewards
+            not normalised.
     """
     import minigrid  # noqa: F401  (registers MiniGrid-*)
     from stable_baselines3.common.env_util import make_vec_env
@@ -120,7 +121,7 @@ def make_env(
         env.id,  # SB3 adds render_mode="rgb_array" (brc_rl envs accept it; retried without on TypeError)
         n_envs=n_envs,
         seed=seed,
-        env_kwargs={**env.kwargs, **(kwargs or {})},
+        env_kwargs={**env.kwargs, **({} if training else env.eval_kwargs), **(kwargs or {})},
         wrapper_class=partial(apply_wrappers, specs=env.wrappers) if env.wrappers else None,
         vec_env_cls=resolve(VEC_ENVS, env.vec_env, "env.vec_env"),
     )

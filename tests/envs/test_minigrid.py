@@ -102,11 +102,30 @@ def test_time_limit_is_five_size_squared():
         ({"max_steps": 0}, "max_steps must be an integer >= 1"),
         ({"n_actions": 4}, r"n_actions must be one of \(3, 7\), got 4"),
         ({"n_actions": True}, r"n_actions must be one of \(3, 7\), got True"),
+        ({"cue_start_prob": 1.5}, r"cue_start_prob must be a number in \[0, 1\], got 1.5"),
+        ({"cue_start_prob": "0.5"}, r"cue_start_prob must be a number in \[0, 1\], got '0.5'"),
+        ({"cue_start_prob": True}, r"cue_start_prob must be a number in \[0, 1\], got True"),
     ],
 )
 def test_bad_kwargs_raise_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MiniGridMemoryEnv(**kwargs)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0])
+def test_cue_start_prob_moves_that_share_of_starts_to_the_cue_column(p):
+    env = MiniGridMemoryEnv(size=9, cue_start_prob=p)
+    starts, seen = [], []
+    for seed in range(600):
+        obs, _ = env.reset(seed=seed)
+        starts.append(int(env.agent_pos[0]))
+        seen.append(_has_cue_object(obs))
+        assert env.agent_pos[1] == env.height // 2 and env.agent_dir == 0
+    first = np.mean(np.array(starts) == 1)
+    assert first == pytest.approx(p + (1 - p) / 6, abs=0.06)  # 6 start columns at size 9
+    assert seen == [s == 1 for s in starts]  # the cue is in view exactly from the first column
+    assert set(starts) == ({1} if p == 1 else set(range(1, 7)))
+    check_env(MiniGridMemoryEnv(size=9, cue_start_prob=p), skip_render_check=True)
 
 
 def test_three_actions_turn_and_move_as_minigrids_first_three():

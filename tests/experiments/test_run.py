@@ -258,3 +258,19 @@ def test_progress_bar_runs_from_the_resumed_step_to_the_last_whole_rollout(tmp_p
 
     resume(run_dir, ["total_timesteps=100"], callbacks=[Recorded(100)])  # rollouts of 32: ends at 128
     assert bars == [(128, 128, 64)]
+
+
+def test_eval_kwargs_change_the_evaluation_env_only(tmp_path, capsys):
+    # trained on a 2-cell corridor, evaluated on a 12-cell one: an episode there lasts > 12 steps
+    run_dir = tmp_path / "run"
+    train(dict(TINY, env=dict(TINY["env"], eval_kwargs={"corridor_length": 12})), run_dir=run_dir)
+    with np.load(run_dir / "eval" / "evaluations.npz") as evaluations:
+        assert evaluations["ep_lengths"].min() > 12
+    assert min(evaluate(run_dir, episodes=3).lengths) > 12
+    assert max(evaluate(run_dir, episodes=3, env_kwargs={"corridor_length": 2}).lengths) < 12
+    with np.load(run_dir / "eval" / "evaluations.npz") as evaluations:
+        assert evaluations["ep_lengths"].min() > 12
+    bad = dict(TINY, env=dict(TINY["env"], eval_kwargs={"corridor": 12}))
+    assert main(["train", str(write_config(tmp_path, bad))]) == 2
+    assert "config key 'env.eval_kwargs.corridor': brc_rl/TMaze-v0 takes no argument 'corridor'" in \
+        capsys.readouterr().err
