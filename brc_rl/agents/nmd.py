@@ -263,6 +263,9 @@ class NmdRecurrentPolicy(RecurrentActorCriticPolicy):
         **kwargs: Any,
     ) -> None:
         check_nmd_observation_space(observation_space)
+        if kwargs.get("features_to_head"):
+            raise ValueError("NmdRecurrentPolicy's main network reads the observation already: "
+                             "features_to_head must be False")
         if ortho_init or use_sde:
             raise ValueError("NmdRecurrentPolicy has the authors' init and Gaussian heads: "
                              f"set ortho_init=False and use_sde=False, got {ortho_init}, {use_sde}")

@@ -82,6 +82,11 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
             if False (default), the critic has its own memory of the same kind.
         rnn_kwargs: extra keyword arguments of the memory (e.g. ``recurrent_init``,
             ``dropout``); ``batch_first`` is not allowed (the policy is time-major).
+        features_to_head: if True, ``net_arch`` reads ``[memory output, features]``
+            (hidden_size + features_dim) instead of the memory output alone, so that the
+            heads compare what the memory holds with what is seen now, where the action
+            depends on both (e.g. the MiniGrid memory maze: step towards the object in view
+            only if it matches the remembered cue).
 
     Raises:
         ValueError: for an unknown cell, ``batch_first`` in rnn_kwargs, or a shared memory
@@ -112,6 +117,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         num_layers: int = 1,
         shared_memory: bool = False,
         rnn_kwargs: dict[str, Any] | None = None,
+        features_to_head: bool = False,
     ) -> None:
         rnn_kwargs = dict(rnn_kwargs or {})
         if "batch_first" in rnn_kwargs:
@@ -127,6 +133,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         self.num_layers = num_layers
         self.shared_memory = shared_memory
         self.rnn_kwargs = rnn_kwargs
+        self.features_to_head = features_to_head
         super().__init__(
             observation_space, action_space, lr_schedule, net_arch, activation_fn, ortho_init,
             use_sde, log_std_init, full_std, use_expln, squash_output, features_extractor_class,
@@ -148,8 +155,9 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         self.critic_memory = None if self.shared_memory else make()
 
     def _build_mlp_extractor(self) -> None:
+        head_input = self.hidden_size + (self.features_dim if self.features_to_head else 0)
         self.mlp_extractor = MlpExtractor(
-            self.hidden_size, net_arch=self.net_arch, activation_fn=self.activation_fn, device=self.device
+            head_input, net_arch=self.net_arch, activation_fn=self.activation_fn, device=self.device
         )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -157,7 +165,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         data.update(
             cell=self.cell, hidden_size=self.hidden_size, num_layers=self.num_layers,
             shared_memory=self.shared_memory, rnn_kwargs=self.rnn_kwargs,
-            share_features_extractor=self.share_features_extractor,
+            share_features_extractor=self.share_features_extractor, features_to_head=self.features_to_head,
         )
         return data
 
@@ -197,14 +205,20 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
             out, h_n = memory(x, state, episode_starts)
         return out.reshape(L * N, -1), h_n, gates
 
+    def _head_input(self, features: th.Tensor, memory_out: th.Tensor) -> th.Tensor:
+        """What ``net_arch`` reads: the memory output (L * N, H), with the features (L * N, F)
+        after it if ``features_to_head``."""
+        return th.cat([memory_out, features], dim=-1) if self.features_to_head else memory_out
+
     def _actor_head(self, features: th.Tensor, memory_out: th.Tensor) -> tuple[Distribution, th.Tensor | None]:
         """The action distribution of the actor, from its features (L * N, F) and memory output
         (L * N, H); and a context to monitor (None here; the context z of ``NmdRecurrentPolicy``)."""
-        return self._get_action_dist_from_latent(self.mlp_extractor.forward_actor(memory_out)), None
+        latent = self.mlp_extractor.forward_actor(self._head_input(features, memory_out))
+        return self._get_action_dist_from_latent(latent), None
 
     def _critic_head(self, features: th.Tensor, memory_out: th.Tensor) -> th.Tensor:
         """Values (L * N, 1) from the critic's features (L * N, F) and memory output (L * N, H)."""
-        return self.value_net(self.mlp_extractor.forward_critic(memory_out))
+        return self.value_net(self.mlp_extractor.forward_critic(self._head_input(features, memory_out)))
 
     def _sequences(
         self, obs: PyTorchObs, states: th.Tensor, episode_starts: th.Tensor, with_gates: bool = False

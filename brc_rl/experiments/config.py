@@ -207,6 +207,10 @@ class PolicyConfig(ConfigModel):
     context_size: int = Field(10, ge=1)
     """``NmdRecurrentPolicy`` only (the other policies ignore it): units of the context z per modulated layer of
     the main network and for its heads; z has ``context_size * (len(net_arch) + 1)`` units (the authors': 10, 15)."""
+    features_to_head: bool = False
+    """The heads (``net_arch``) read the features extractor's output beside the memory's, where the action
+    depends on what is remembered and what is seen now together. Not for ``NmdRecurrentPolicy`` (its main network
+    reads the observation) or ``sb3_contrib_ppo``."""
     log_std_init: float | None = None
     """Initial log standard deviation of Gaussian actions (Box action spaces); null: the policy's default
     (0 for SB3's policies, -0.5 for ``NmdRecurrentPolicy``, the authors' log-variance -1)."""
@@ -348,6 +352,10 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"config key 'policy.name': {unknown_name(config.policy.name, aliases)} "
                           f"(the policies of algo {config.algo!r})")
     resolve(RNN_REGISTRY, config.policy.cell, "policy.cell")
+    if config.policy.features_to_head and (config.algo == SB3_CONTRIB_PPO or config.policy.name == NMD_POLICY):
+        which = "sb3-contrib's RecurrentPPO" if config.algo == SB3_CONTRIB_PPO else NMD_POLICY
+        raise ConfigError(f"config key 'policy.features_to_head': {which} does not take it "
+                          f"(only algo ppo or a2c with a policy other than {NMD_POLICY})")
     if config.policy.name == NMD_POLICY and config.policy.ortho_init:
         raise ConfigError(f"config key 'policy.ortho_init': {NMD_POLICY} has the authors' truncated-normal init; "
                           "set false, got true")

@@ -143,7 +143,7 @@ def policy_kwargs(policy: PolicyConfig, algo: str = "ppo") -> dict[str, Any]:
     ``lstm_hidden_size``, ``num_layers`` -> ``n_lstm_layers``, ``shared_memory`` ->
     ``shared_lstm`` and its opposite ``enable_critic_lstm`` (the critic's own LSTM);
     ``cell`` (``lstm``) and ``rnn_kwargs`` (empty) go nowhere. ``context_size`` goes to
-    ``NmdRecurrentPolicy`` only, ``log_std_init`` when it is set. The other keys are SB3's;
+    ``NmdRecurrentPolicy`` only, ``features_to_head`` and ``log_std_init`` when they are set. The other keys are SB3's;
     ``warmup.partial`` adds ``partial_warmup: true`` to ``rnn_kwargs``.
     """
     if algo == SB3_CONTRIB_PPO:
@@ -166,6 +166,8 @@ def policy_kwargs(policy: PolicyConfig, algo: str = "ppo") -> dict[str, Any]:
     )
     if policy.name == NMD_POLICY:
         kwargs["context_size"] = policy.context_size
+    if policy.features_to_head:
+        kwargs["features_to_head"] = True
     if policy.log_std_init is not None:
         kwargs["log_std_init"] = policy.log_std_init
     if policy.features_extractor is not None:

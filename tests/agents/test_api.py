@@ -200,6 +200,29 @@ def test_separate_features_extractors():
     model.learn(32)
 
 
+@pytest.mark.parametrize("share", [True, False])
+def test_features_to_head_feeds_the_features_beside_the_memory(share, tmp_path):
+    model = ppo(policy_kwargs=dict(features_to_head=True, share_features_extractor=share))
+    policy = model.policy
+    features_dim = policy.features_dim
+    assert policy.mlp_extractor.policy_net[0].in_features == 16 + features_dim  # hidden_size + features
+    obs = torch.as_tensor(recall_env().reset())
+    starts = torch.ones(1, N_ENVS, dtype=torch.bool)
+    state = policy.initial_state(N_ENVS)
+    (pi_features, out_pi), (vf_features, out_vf), _, _ = policy._sequences(obs, state, starts)
+    latent = policy.mlp_extractor.forward_actor(torch.cat([out_pi, pi_features], dim=-1))  # by hand
+    torch.testing.assert_close(policy._actor_head(pi_features, out_pi)[0].distribution.logits,
+                               policy.action_net(latent).log_softmax(-1))
+    values = policy.value_net(policy.mlp_extractor.forward_critic(torch.cat([out_vf, vf_features], dim=-1)))
+    torch.testing.assert_close(policy._critic_head(vf_features, out_vf), values)
+    model.learn(64)
+    model.save(tmp_path / "model.zip")
+    loaded = RecurrentPPO.load(tmp_path / "model.zip", device="cpu")
+    assert loaded.policy.features_to_head
+    np.testing.assert_array_equal(rollout_predictions(model, recall_env(seed=3))[1],
+                                  rollout_predictions(loaded, recall_env(seed=3))[1])
+
+
 def test_errors_name_the_valid_choices():
     with pytest.raises(ValueError, match="unknown policy 'MlpLstmPolicy'; valid policies: MlpRecurrentPolicy, "
                                          "CnnRecurrentPolicy, MultiInputRecurrentPolicy"):

@@ -228,5 +228,7 @@ def test_errors_name_what_is_expected():
         nmd(policy_kwargs=dict(ortho_init=True))
     with pytest.raises(ValueError, match="must have main_features_dim"):
         nmd(policy_kwargs=dict(features_extractor_class=FlattenExtractor))
+    with pytest.raises(ValueError, match="reads the observation already: features_to_head must be False"):
+        nmd(policy_kwargs=dict(features_to_head=True))
     with pytest.raises(ValueError, match="unknown policy 'Nmd'; valid policies: .*NmdRecurrentPolicy"):
         RecurrentPPO("Nmd", noise_env(), device="cpu")

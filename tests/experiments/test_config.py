@@ -231,3 +231,12 @@ def test_batch_size_must_cut_whole_environments():
     a2c = dict(BASE, algo="a2c", hyperparams={"n_steps": 16})
     assert config_from_dict(a2c).algo == "a2c"  # A2C has no batch_size: one full batch
     assert "RecurrentA2C takes no argument 'batch_size'" in error_of(["hyperparams.batch_size=32"], a2c)
+
+
+def test_features_to_head_is_refused_where_the_policy_has_no_such_head():
+    assert config_from_dict(BASE, ["policy.features_to_head=true"]).policy.features_to_head
+    assert "sb3-contrib's RecurrentPPO does not take it" in error_of(
+        ["algo=sb3_contrib_ppo", "policy.cell=lstm", "policy.features_to_head=true"])
+    nmd = dict(BASE, env={"id": "brc_rl/MovingTarget-v0", "wrappers": [{"prev_action_reward": {"mode": "dict"}}]},
+               policy={"name": "NmdRecurrentPolicy", "ortho_init": False, "features_to_head": True})
+    assert "'policy.features_to_head': NmdRecurrentPolicy does not take it" in error_of([], nmd)
