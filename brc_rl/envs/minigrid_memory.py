@@ -106,7 +106,8 @@ class MiniGridMemoryEnv(MemoryEnv):
         max_steps: step limit; ``5 * size**2`` if None.
         n_actions: 7 (MiniGrid's actions) or 3 (turn left, turn right, forward).
         cue_start_prob: probability in [0, 1] of starting in the cue's column (above);
-            0 is MiniGrid's task. Train with it, evaluate without (``env.eval_kwargs``).
+            0 is MiniGrid's task. Train with it, evaluate without (``env.eval_kwargs``); anneal
+            it to 0 over training with ``env.schedules: {cue_start_prob: lin_1.0}``.
         render_mode: None, "human" or "rgb_array" (MiniGrid's renderer).
 
     Raises:
@@ -130,10 +131,7 @@ class MiniGridMemoryEnv(MemoryEnv):
             max_steps = check_int("max_steps", max_steps, 1)
         if isinstance(n_actions, bool) or n_actions not in N_ACTIONS:
             raise ValueError(f"n_actions must be one of {N_ACTIONS}, got {n_actions!r}")
-        if isinstance(cue_start_prob, bool) or not isinstance(cue_start_prob, (int, float)) \
-                or not 0.0 <= cue_start_prob <= 1.0:
-            raise ValueError(f"cue_start_prob must be a number in [0, 1], got {cue_start_prob!r}")
-        self.cue_start_prob = float(cue_start_prob)
+        self.cue_start_prob = cue_start_prob
         check_render_mode("MiniGridMemoryEnv", render_mode, self.metadata["render_modes"])
         super().__init__(
             size=size,
@@ -145,6 +143,18 @@ class MiniGridMemoryEnv(MemoryEnv):
         high = np.broadcast_to(np.array(CODE_MAX, dtype=np.uint8), (view, view, 3))
         self.observation_space = spaces.Box(0, high.copy(), dtype=np.uint8)
         self.action_space = spaces.Discrete(int(n_actions))
+
+    @property
+    def cue_start_prob(self) -> float:
+        """Probability of starting in the cue's column; may be changed between episodes
+        (a curriculum: ``env.schedules`` in a config); validated as in the constructor."""
+        return self._cue_start_prob
+
+    @cue_start_prob.setter
+    def cue_start_prob(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"cue_start_prob must be a number in [0, 1], got {value!r}")
+        self._cue_start_prob = float(value)
 
     def _gen_grid(self, width: int, height: int) -> None:
         super()._gen_grid(width, height)

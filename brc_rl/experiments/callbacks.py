@@ -1,10 +1,11 @@
-"""Callbacks of a run folder: logs, progress, checkpoints and evaluation on env-step
-schedules that survive ``--resume``."""
+"""Callbacks of a run folder: logs, progress, checkpoints, evaluation and env curricula on
+env-step schedules that survive ``--resume``."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
+
+from brc_rl.experiments.schema import ConfigError, config_key
 
 _CHECKPOINT_RE = re.compile(r"model_(\d+)_steps\.zip")
 
@@ -132,6 +135,52 @@ class CheckpointEvery(BaseCallback):
             old_path.unlink()
             vecnormalize_of(old_path).unlink(missing_ok=True)
         return path
+
+
+def check_schedulable(env: VecEnv, names: Iterable[str]) -> None:
+    """Check that each env keeps every name of ``env.schedules`` as a float attribute.
+
+    Raises:
+        ConfigError: naming the key, for an attribute the env lacks or one that is not a float.
+    """
+    for name in names:
+        where = config_key(f"env.schedules.{name}")
+        if not all(env.env_method("has_wrapper_attr", name)):
+            raise ConfigError(f"{where}: the environment has no attribute {name!r} to schedule")
+        current = env.env_method("get_wrapper_attr", name)[0]
+        if not isinstance(current, float):
+            raise ConfigError(f"{where}: the environment's attribute {name!r} is {current!r}; a schedule sets a "
+                              f"float and takes only float attributes")
+
+
+class EnvSchedule(BaseCallback):
+    """Set attributes of the training envs from schedules of training progress (a curriculum).
+
+    At the start of training and of each rollout, every ``name`` is set to
+    ``schedule(progress_remaining)`` in each env, through the wrappers
+    (``set_wrapper_attr``), and logged as ``env/<name>``. ``progress_remaining`` is SB3's
+    ``1 - num_timesteps / total_timesteps`` (``total_timesteps`` of the whole run, also after
+    ``--resume``), so a resumed run goes on along the same line. Environments read the
+    attribute at their next reset. Only float attributes are scheduled.
+    """
+
+    def __init__(self, schedules: dict[str, Callable[[float], float]]) -> None:
+        super().__init__()
+        self.schedules = schedules
+
+    def _on_training_start(self) -> None:
+        check_schedulable(self.training_env, self.schedules)
+        self._on_rollout_start()
+
+    def _on_rollout_start(self) -> None:
+        progress = 1.0 - self.model.num_timesteps / self.model._total_timesteps  # as SB3 after a rollout
+        for name, schedule in self.schedules.items():
+            value = float(schedule(progress))
+            self.training_env.env_method("set_wrapper_attr", name, value)
+            self.logger.record(f"env/{name}", value)
+
+    def _on_step(self) -> bool:
+        return True
 
 
 class EvalEvery(EvalCallback):

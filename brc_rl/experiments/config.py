@@ -170,6 +170,11 @@ class EnvConfig(ConfigModel):
     eval_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Overrides of ``kwargs`` for evaluation only (the periodic evaluations, ``brc-rl eval``, ``brc-rl horizon``):
     train on an easier variant and evaluate on the task, e.g. ``{cue_start_prob: 0.0}``."""
+    schedules: dict[str, str] = Field(default_factory=dict)
+    """Environment arguments changed during training (a curriculum): ``{name: 'lin_<start>'}`` sets the
+    training envs' attribute ``name`` to ``start * progress_remaining`` at each rollout (from ``start`` down to
+    0 at the end, as :func:`parse_schedule`), each env taking it at its next reset; e.g. ``{cue_start_prob:
+    lin_1.0}``. Evaluation envs keep ``kwargs`` and ``eval_kwargs``."""
     n_envs: int = Field(8, ge=1)
     """Number of parallel environments."""
     wrappers: list[str | dict[str, dict[str, Any]]] = Field(default_factory=list)
@@ -388,6 +393,9 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"config key 'env.id': unknown environment {name!r}; {hint}")
     check_env_kwargs(config.env.id, config.env.kwargs)
     check_env_kwargs(config.env.id, config.env.eval_kwargs, key="env.eval_kwargs")
+    check_env_kwargs(config.env.id, config.env.schedules, key="env.schedules")
+    for name, value in config.env.schedules.items():
+        parse_schedule(f"env.schedules.{name}", value)
 
     params = inspect.signature(algo_cls.__init__).parameters
     valid = sorted(n for n in params if n != "self" and n not in RESERVED_HYPERPARAMS)

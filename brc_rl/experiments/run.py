@@ -42,9 +42,11 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from brc_rl.experiments.callbacks import (
     CheckpointEvery,
+    EnvSchedule,
     EvalEvery,
     ProgressBar,
     UpdateLogs,
+    check_schedulable,
     list_checkpoints,
     save_model,
     vecnormalize_of,
@@ -66,6 +68,7 @@ from brc_rl.experiments.config import (
     config_from_dict,
     dump_config,
     load_config,
+    parse_schedule,
     read_yaml,
     resolve,
 )
@@ -204,6 +207,9 @@ def _learn(
     all_callbacks: list[BaseCallback] = [UpdateLogs(), checkpoint]  # logs first: written before a checkpoint
     if config.progress_bar:
         all_callbacks.append(ProgressBar(config.total_timesteps))
+    if config.env.schedules:
+        all_callbacks.append(EnvSchedule({name: parse_schedule(f"env.schedules.{name}", value)
+                                          for name, value in config.env.schedules.items()}))
     eval_env = None
     if config.eval_freq:
         eval_env = make_env(config.env, 1, config.seed + EVAL_SEED_OFFSET, training=False)
@@ -300,6 +306,11 @@ def train(
         env = make_env(config.env, config.env.n_envs, config.seed)
     except (ValueError, TypeError) as error:
         raise ConfigError(f"config key 'env.kwargs': {config.env.id} rejects {config.env.kwargs}: {error}") from None
+    try:
+        check_schedulable(env, config.env.schedules)
+    except ConfigError:
+        env.close()
+        raise
     try:
         model = algorithms()[config.algo](
             config.policy.name, env, policy_kwargs=policy_kwargs(config.policy, config.algo),

@@ -246,3 +246,13 @@ def test_sb3_on_a_plain_imgobs_env_with_normalize_images_false():
     seen = _extractor_input(model, obs)
     torch.testing.assert_close(seen, torch.as_tensor(obs).float().permute(2, 0, 1))
     model.learn(total_timesteps=32)
+
+
+def test_cue_start_prob_may_change_between_episodes_and_is_validated_as_in_the_constructor():
+    env = MiniGridMemoryEnv(size=9)
+    env.cue_start_prob = 1.0  # what env.schedules does, through the wrappers
+    env.reset(seed=0)
+    assert env.agent_pos[0] == 1
+    with pytest.raises(ValueError, match=r"cue_start_prob must be a number in \[0, 1\], got 1.5"):
+        env.cue_start_prob = 1.5
+    assert env.cue_start_prob == 1.0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from stable_baselines3.common.callbacks import BaseCallback
 
 from brc_rl.experiments.config import ConfigError, algo_hyperparams, config_from_dict, parse_schedule
 from brc_rl.experiments.run import resume, train
@@ -59,3 +62,50 @@ def test_a_run_follows_the_schedules_across_a_resume(tmp_path):
     assert logged(run_dir, "train/ent_coef") == pytest.approx({s: 0.1 * p for s, p in expected.items()})
     assert logged(run_dir, "train/learning_rate") == pytest.approx({s: 1e-3 * p for s, p in expected.items()})
     assert logged(run_dir, "train/clip_range") == pytest.approx({s: 0.2 * p for s, p in expected.items()})
+
+
+MINIGRID = {"id": "brc_rl/MiniGridMemory-v0", "kwargs": {"size": 7, "n_actions": 3}, "n_envs": 2,
+            "schedules": {"cue_start_prob": "lin_0.8"}}
+
+
+def test_env_schedules_set_the_training_envs_attribute_at_each_rollout_across_a_resume(tmp_path):
+    class Recorded(BaseCallback):
+        def _on_rollout_start(self) -> None:
+            seen.append(self.training_env.get_attr("cue_start_prob"))
+
+        def _on_step(self) -> bool:
+            return True
+
+    seen: list[list[float]] = []
+    run_dir = train(dict(TINY, env=MINIGRID, eval_freq=0, total_timesteps=64), run_dir=tmp_path / "run",
+                    callbacks=[Recorded()])
+    # rollouts of 32 steps start at progress remaining 1 and 0.5: 0.8 * progress, in every env
+    assert seen == [[0.8, 0.8], [0.4, 0.4]]
+    seen.clear()
+    resume(run_dir, ["total_timesteps=128"], callbacks=[Recorded()])  # on along the same line: 64, 96 of 128
+    assert seen == [pytest.approx([0.4, 0.4]), pytest.approx([0.2, 0.2])]
+    # logged with the rollout it applied to, at the step that rollout ends (and at 0)
+    assert logged(run_dir, "env/cue_start_prob") == pytest.approx({0: 0.8, 32: 0.8, 64: 0.4, 96: 0.4, 128: 0.2})
+
+
+@pytest.mark.parametrize("schedules, message", [
+    ({"cue_start": "lin_1.0"}, "'env.schedules.cue_start': brc_rl/MiniGridMemory-v0 takes no argument 'cue_start'"),
+    ({"cue_start_prob": "exp_1.0"}, "'env.schedules.cue_start_prob': expected a number or 'lin_<start>'"),
+])
+def test_a_bad_env_schedule_names_the_key_and_what_is_valid(schedules, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_from_dict(dict(TINY, env=dict(MINIGRID, schedules=schedules)))
+
+
+def test_an_env_attribute_that_is_not_a_float_is_not_scheduled(tmp_path):
+    tmaze = dict(TINY["env"], schedules={"corridor_length": "lin_2"})  # an int: never set to a float
+    with pytest.raises(ConfigError, match="'env.schedules.corridor_length': the environment's attribute "
+                                          "'corridor_length' is 2; a schedule sets a float"):
+        train(dict(TINY, env=tmaze), run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before the run folder is written
+
+
+def test_a_scheduled_name_the_env_does_not_keep_as_an_attribute_is_refused(tmp_path):
+    minigrid = dict(MINIGRID, schedules={"n_actions": "lin_3"})  # a constructor argument only
+    with pytest.raises(ConfigError, match="'env.schedules.n_actions': the environment has no attribute 'n_actions'"):
+        train(dict(TINY, env=minigrid), run_dir=tmp_path / "run")
