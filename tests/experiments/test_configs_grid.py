@@ -29,11 +29,22 @@ NMD_TASKS = {
 NMD_FILES = ("ppo_nmd_nbrc", "ppo_nmd_gru", "ppo_nbrc", "ppo_gru")
 
 
-def test_the_grid_is_exactly_27_files_plus_the_bandits_nmd_ones():
+def test_the_grid_is_exactly_27_files_plus_the_bandits_nmd_ones_and_the_long_tmaze():
     files = {p.relative_to(CONFIGS).as_posix() for task in TASKS for p in (CONFIGS / task).glob("*.yaml")}
-    nmd = {"bandit/ppo_nmd_nbrc.yaml", "bandit/ppo_nmd_gru.yaml"}
-    assert files - nmd == {f"{task}/{prefix}_{cell}.yaml" for task, prefix, cell in GRID}
-    assert len(files - nmd) == 27 and nmd <= files
+    extra = {"bandit/ppo_nmd_nbrc.yaml", "bandit/ppo_nmd_gru.yaml", "tmaze/ppo_nbrc_long.yaml"}
+    assert files - extra == {f"{task}/{prefix}_{cell}.yaml" for task, prefix, cell in GRID}
+    assert len(files - extra) == 27 and extra <= files
+
+
+def test_long_tmaze_is_the_quick_start_with_long_rollouts_and_a_longer_budget():
+    short, long = (load_config(CONFIGS / "tmaze" / f"{name}.yaml") for name in ("ppo_nbrc", "ppo_nbrc_long"))
+    assert (long.hyperparams["n_steps"], long.hyperparams["batch_size"], long.total_timesteps) == (512, 1024, 614400)
+    assert long.env.kwargs == {"corridor_length": 50}
+    # the same agent otherwise: policy and every other hyperparameter
+    assert long.policy == short.policy
+    rollout = {"n_steps", "batch_size"}
+    assert {k: v for k, v in long.hyperparams.items() if k not in rollout} == {
+        k: v for k, v in short.hyperparams.items() if k not in rollout}
 
 
 @pytest.mark.parametrize("task", NMD_TASKS)

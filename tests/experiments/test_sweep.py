@@ -46,6 +46,16 @@ def mtimes(folder: Path) -> dict[Path, int]:
 
 
 # --------------------------------------------------------------------------- validation (no Ray)
+SHIPPED = sorted((ROOT / "configs" / "sweeps").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_sweep_file_validates_every_trial(path):
+    sweep = load_sweep(path)
+    assert sweep.first is not None and sweep.first.total_timesteps > 0
+    assert sweep.trials or sweep.config.search  # a grid names its trials; a search samples them
+
+
 def test_grid_trials_are_named_after_their_values():
     sweep = load_sweep(TINY)
     assert list(sweep.trials) == ["cell=nbrc", "cell=gru"]
