@@ -183,6 +183,28 @@ class EnvSchedule(BaseCallback):
         return True
 
 
+class EntCoefSchedule(BaseCallback):
+    """Anneal the entropy coefficient of an algorithm that takes a float only (sb3-contrib's RecurrentPPO).
+
+    After each rollout, before the update, sets ``model.ent_coef = schedule(progress_remaining)``
+    with ``progress_remaining = 1 - num_timesteps / total_timesteps`` (the value SB3 computes for
+    that update, and what :class:`brc_rl.agents.RecurrentPPO` uses for a schedule of its own), and
+    logs it as ``train/ent_coef``. A resumed run goes on along the same line.
+    """
+
+    def __init__(self, schedule: Callable[[float], float]) -> None:
+        super().__init__()
+        self.schedule = schedule
+
+    def _on_rollout_end(self) -> None:
+        progress = 1.0 - self.model.num_timesteps / self.model._total_timesteps
+        self.model.ent_coef = float(self.schedule(progress))
+        self.logger.record("train/ent_coef", self.model.ent_coef)
+
+    def _on_step(self) -> bool:
+        return True
+
+
 class EvalEvery(EvalCallback):
     """SB3's EvalCallback, scheduled on env steps and continued across ``--resume``.
 

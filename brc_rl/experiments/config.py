@@ -411,9 +411,6 @@ def validate(config: TrainConfig) -> TrainConfig:
         if isinstance(value, str) and (name in SCHEDULED_HYPERPARAMS or value.startswith(LINEAR_PREFIX)):
             if name not in SCHEDULED_HYPERPARAMS:
                 raise ConfigError(f"config key {key!r}: only {', '.join(SCHEDULED_HYPERPARAMS)} take 'lin_<start>'")
-            if name == "ent_coef" and config.algo == SB3_CONTRIB_PPO:
-                raise ConfigError(f"config key {key!r}: sb3-contrib's RecurrentPPO takes a float only "
-                                  f"(algo ppo or a2c takes 'lin_<start>')")
             parse_schedule(key, value)
             continue
         init = algo_cls.__init__

@@ -42,6 +42,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from brc_rl.experiments.callbacks import (
     CheckpointEvery,
+    EntCoefSchedule,
     EnvSchedule,
     EvalEvery,
     ProgressBar,
@@ -193,6 +194,16 @@ def config_device(config: TrainConfig) -> Any:
         raise ConfigError(f"config key 'device': {error}") from None
 
 
+def constructor_hyperparams(config: TrainConfig) -> dict[str, Any]:
+    """The algorithm's keyword arguments (:func:`algo_hyperparams`). sb3-contrib's RecurrentPPO
+    takes a float ``ent_coef``: a schedule's first value, the schedule itself followed by
+    :class:`EntCoefSchedule` during training."""
+    kwargs = algo_hyperparams(config.hyperparams)
+    if config.algo == SB3_CONTRIB_PPO and callable(kwargs.get("ent_coef")):
+        kwargs["ent_coef"] = float(kwargs["ent_coef"](1.0))
+    return kwargs
+
+
 # --------------------------------------------------------------------------- run folders
 def checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
     """``(steps, path)`` of the run's checkpoints, oldest first."""
@@ -207,6 +218,8 @@ def _learn(
     all_callbacks: list[BaseCallback] = [UpdateLogs(), checkpoint]  # logs first: written before a checkpoint
     if config.progress_bar:
         all_callbacks.append(ProgressBar(config.total_timesteps))
+    if config.algo == SB3_CONTRIB_PPO and isinstance(config.hyperparams.get("ent_coef"), str):
+        all_callbacks.append(EntCoefSchedule(parse_schedule("hyperparams.ent_coef", config.hyperparams["ent_coef"])))
     if config.env.schedules:
         all_callbacks.append(EnvSchedule({name: parse_schedule(f"env.schedules.{name}", value)
                                           for name, value in config.env.schedules.items()}))
@@ -315,7 +328,7 @@ def train(
         model = algorithms()[config.algo](
             config.policy.name, env, policy_kwargs=policy_kwargs(config.policy, config.algo),
             tensorboard_log=str(run.tensorboard), seed=config.seed, device=device,
-            **algo_hyperparams(config.hyperparams),
+            **constructor_hyperparams(config),
         )
     except (ValueError, TypeError, AssertionError) as error:
         env.close()

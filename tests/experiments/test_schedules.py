@@ -15,14 +15,6 @@ SCHEDULED = dict(TINY, hyperparams=dict(TINY["hyperparams"], ent_coef="lin_0.1",
                                         clip_range="lin_0.2"))
 
 
-def logged(run_dir, tag: str) -> dict[int, float]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = EventAccumulator(str(run_dir / "tensorboard" / "ppo_1"))
-    events.Reload()
-    return {event.step: event.value for event in events.Scalars(tag)}
-
-
 def test_lin_is_a_linear_decay_to_zero_over_the_progress_remaining():
     schedule = parse_schedule("hyperparams.ent_coef", "lin_0.04")
     assert [schedule(p) for p in (1.0, 0.75, 0.5, 0.0)] == pytest.approx([0.04, 0.03, 0.02, 0.0])
@@ -43,13 +35,27 @@ def test_lin_on_a_key_without_schedules_lists_the_keys_that_take_one():
         config_from_dict(data)
 
 
-def test_sb3_contrib_refuses_an_entropy_schedule_but_takes_a_learning_rate_schedule():
-    data = dict(TINY, algo="sb3_contrib_ppo", policy={"hidden_size": 8},
-                hyperparams=dict(TINY["hyperparams"], ent_coef="lin_0.1"))
-    with pytest.raises(ConfigError, match="sb3-contrib's RecurrentPPO takes a float only"):
-        config_from_dict(data)
-    data["hyperparams"] = dict(TINY["hyperparams"], learning_rate="lin_0.001")
-    assert config_from_dict(data).hyperparams["learning_rate"] == "lin_0.001"  # kept as written
+def logged(run_dir, tag: str, algo: str = "ppo") -> dict[int, float]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard" / f"{algo}_1"))
+    events.Reload()
+    return {event.step: event.value for event in events.Scalars(tag)}
+
+
+def test_sb3_contrib_follows_an_entropy_schedule_across_a_resume(tmp_path):
+    # sb3-contrib's RecurrentPPO takes a float: the schedule is applied before each update
+    data = dict(SCHEDULED, algo="sb3_contrib_ppo", policy={"hidden_size": 8})
+    config = config_from_dict(data)
+    assert config.hyperparams["ent_coef"] == "lin_0.1"  # kept as written
+    run_dir = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(data, run_dir=run_dir, callbacks=[Crash(80)])
+    resume(run_dir)
+    expected = {s: 0.1 * (1 - s / 128) for s in (32, 64, 96, 128)}
+    assert logged(run_dir, "train/ent_coef", "sb3_contrib_ppo") == pytest.approx(expected)
+    assert logged(run_dir, "train/learning_rate", "sb3_contrib_ppo") == pytest.approx(
+        {s: 1e-3 * v / 0.1 for s, v in expected.items()})
 
 
 def test_a_run_follows_the_schedules_across_a_resume(tmp_path):
