@@ -194,13 +194,22 @@ def config_device(config: TrainConfig) -> Any:
         raise ConfigError(f"config key 'device': {error}") from None
 
 
+def _sb3_ent_schedule(config: TrainConfig) -> Any:
+    """The ``ent_coef`` schedule that sb3-contrib's RecurrentPPO, which takes a float, gets from
+    :class:`EntCoefSchedule`; None for other algorithms or a float ``ent_coef``."""
+    value = config.hyperparams.get("ent_coef")
+    if config.algo != SB3_CONTRIB_PPO or not isinstance(value, str):
+        return None
+    return parse_schedule("hyperparams.ent_coef", value)
+
+
 def constructor_hyperparams(config: TrainConfig) -> dict[str, Any]:
-    """The algorithm's keyword arguments (:func:`algo_hyperparams`). sb3-contrib's RecurrentPPO
-    takes a float ``ent_coef``: a schedule's first value, the schedule itself followed by
-    :class:`EntCoefSchedule` during training."""
+    """The algorithm's keyword arguments (:func:`algo_hyperparams`); sb3-contrib's RecurrentPPO
+    starts at its schedule's first value (:func:`_sb3_ent_schedule`)."""
     kwargs = algo_hyperparams(config.hyperparams)
-    if config.algo == SB3_CONTRIB_PPO and callable(kwargs.get("ent_coef")):
-        kwargs["ent_coef"] = float(kwargs["ent_coef"](1.0))
+    schedule = _sb3_ent_schedule(config)
+    if schedule is not None:
+        kwargs["ent_coef"] = float(schedule(1.0))
     return kwargs
 
 
@@ -218,8 +227,9 @@ def _learn(
     all_callbacks: list[BaseCallback] = [UpdateLogs(), checkpoint]  # logs first: written before a checkpoint
     if config.progress_bar:
         all_callbacks.append(ProgressBar(config.total_timesteps))
-    if config.algo == SB3_CONTRIB_PPO and isinstance(config.hyperparams.get("ent_coef"), str):
-        all_callbacks.append(EntCoefSchedule(parse_schedule("hyperparams.ent_coef", config.hyperparams["ent_coef"])))
+    ent_schedule = _sb3_ent_schedule(config)
+    if ent_schedule is not None:
+        all_callbacks.append(EntCoefSchedule(ent_schedule))
     if config.env.schedules:
         all_callbacks.append(EnvSchedule({name: parse_schedule(f"env.schedules.{name}", value)
                                           for name, value in config.env.schedules.items()}))
