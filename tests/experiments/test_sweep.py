@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from brc_rl.cli import main
-from brc_rl.experiments.config import ConfigError
+from brc_rl.experiments.config import ConfigError, load_config
 from brc_rl.experiments.run import checkpoints
 from brc_rl.experiments.sweep import assignment, load_sweep, resume_sweep, run_sweep
 from tests.experiments.sweep_helpers import ENV_ID
@@ -54,6 +54,25 @@ def test_every_shipped_sweep_file_validates_every_trial(path):
     sweep = load_sweep(path)
     assert sweep.first is not None and sweep.first.total_timesteps > 0
     assert sweep.trials or sweep.config.search  # a grid names its trials; a search samples them
+
+
+#: Result sweeps whose trials are the shipped configs (``{cell}``: the trial's cell): the results
+#: pages state that these configs produced them.
+RESULT_SWEEPS = {"bandit_2x100_ent": "bandit/ppo_{cell}.yaml", "minigrid_s9": "minigrid_memory/ppo_{cell}.yaml",
+                 "tmaze_l50_long": "tmaze/ppo_nbrc_long.yaml"}
+#: What a sweep's trial changes beyond the config: its seed, cell, checkpoints and progress bar.
+TRIAL_ONLY = {"seed", "keep_checkpoints", "checkpoint_freq", "progress_bar", "policy"}
+
+
+@pytest.mark.parametrize(("stem", "shipped"), RESULT_SWEEPS.items())
+def test_result_sweeps_train_the_shipped_configs(stem, shipped):
+    sweep = load_sweep(ROOT / "configs" / "sweeps" / f"{stem}.yaml")
+    for name in sweep.trials:
+        trial = sweep.trial_config(name, sweep.overrides(name)).model_dump()
+        config = load_config(ROOT / "configs" / shipped.format(cell=trial["policy"]["cell"])).model_dump()
+        assert {k: v for k, v in trial.items() if k not in TRIAL_ONLY} == {
+            k: v for k, v in config.items() if k not in TRIAL_ONLY}, name
+        assert trial["policy"] == config["policy"] | {"cell": trial["policy"]["cell"]}, name
 
 
 def test_grid_trials_are_named_after_their_values():
