@@ -185,6 +185,9 @@ class EnvConfig(ConfigModel):
     """Wrap in SB3 ``VecNormalize`` normalising observations (statistics saved with checkpoints)."""
     normalize_reward: bool = False
     """Wrap in SB3 ``VecNormalize`` normalising rewards (training only; evaluation sees raw rewards)."""
+    normalize_gamma: float | None = Field(None, gt=0.0, le=1.0)
+    """Discount of the returns whose running std scales the rewards (``VecNormalize(gamma=...)``);
+    null: the algorithm's ``hyperparams.gamma`` (its default 0.99 if unset), as rl-baselines3-zoo does."""
 
 
 class PolicyConfig(ConfigModel):

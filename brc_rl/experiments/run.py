@@ -97,6 +97,14 @@ def apply_wrappers(env: Any, specs: Sequence[str | Mapping[str, Mapping[str, Any
     return env
 
 
+def reward_gamma(config: TrainConfig) -> float:
+    """The discount ``VecNormalize`` normalises rewards with: ``env.normalize_gamma``, else the
+    algorithm's ``hyperparams.gamma`` (else 0.99, the default of SB3's PPO and A2C)."""
+    if config.env.normalize_gamma is not None:
+        return config.env.normalize_gamma
+    return float(config.hyperparams.get("gamma", 0.99))
+
+
 def make_env(
     env: EnvConfig,
     n_envs: int,
@@ -104,6 +112,7 @@ def make_env(
     kwargs: Mapping[str, Any] | None = None,
     vecnormalize: str | Path | None = None,
     training: bool = True,
+    gamma: float = 0.99,
 ) -> VecEnv:
     """Build the vectorised env of a config: ``Monitor``, the wrappers, then ``VecNormalize`` if asked.
 
@@ -115,6 +124,8 @@ def make_env(
         vecnormalize: saved VecNormalize statistics to load if the file exists (else new ones).
         training: False for evaluation: ``env.eval_kwargs`` applied, statistics frozen, rewards
             not normalised.
+        gamma: discount of the returns whose running std normalises the rewards (training:
+            :func:`reward_gamma` of the config).
     """
     import minigrid  # noqa: F401  (registers MiniGrid-*)
     from stable_baselines3.common.env_util import make_vec_env
@@ -134,7 +145,8 @@ def make_env(
     if vecnormalize is not None and Path(vecnormalize).is_file():
         vec = VecNormalize.load(str(vecnormalize), vec)
     else:
-        vec = VecNormalize(vec, norm_obs=env.normalize_obs, norm_reward=env.normalize_reward)
+        vec = VecNormalize(vec, norm_obs=env.normalize_obs, norm_reward=env.normalize_reward,
+                           gamma=gamma)
     vec.training = training
     vec.norm_reward = env.normalize_reward and training
     return vec
@@ -326,7 +338,7 @@ def train(
     config = config.model_copy(update={"run_dir": str(run)})
     device = config_device(config)
     try:
-        env = make_env(config.env, config.env.n_envs, config.seed)
+        env = make_env(config.env, config.env.n_envs, config.seed, gamma=reward_gamma(config))
     except (ValueError, TypeError) as error:
         raise ConfigError(f"config key 'env.kwargs': {config.env.id} rejects {config.env.kwargs}: {error}") from None
     try:
@@ -398,7 +410,8 @@ def resume(
         return run.path
     if overrides:
         dump_config(config, run.config)
-    env = make_env(config.env, config.env.n_envs, config.seed + steps, vecnormalize=vecnormalize_of(model_path))
+    env = make_env(config.env, config.env.n_envs, config.seed + steps, vecnormalize=vecnormalize_of(model_path),
+                   gamma=reward_gamma(config))
     model = algorithms()[config.algo].load(model_path, env=env, device=config_device(config))
     model.set_random_seed(config.seed + steps)
     model.tensorboard_log = str(run.tensorboard)

@@ -13,7 +13,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 from brc_rl.cli import main
-from brc_rl.experiments.config import config_from_dict
+from brc_rl.experiments.config import ConfigError, config_from_dict
 from brc_rl.experiments.evaluation import evaluate, play
 from brc_rl.experiments.run import checkpoints, make_env, resume, train
 
@@ -212,7 +212,7 @@ def test_a2c_run_with_vecnormalize_saves_and_reloads_the_statistics(tmp_path):
     from brc_rl.agents import RecurrentA2C
     from brc_rl.experiments.evaluation import find_model
 
-    data = dict(TINY, algo="a2c", hyperparams={"n_steps": 16}, eval_freq=32, checkpoint_freq=0,
+    data = dict(TINY, algo="a2c", hyperparams={"n_steps": 16, "gamma": 0.9}, eval_freq=32, checkpoint_freq=0,
                 env=dict(TINY["env"], normalize_obs=True, normalize_reward=True))
     run_dir = train(data, run_dir=tmp_path / "run", argv=["test"])
     assert [s for s, _ in checkpoints(run_dir)] == [128]  # checkpoint_freq 0: only at the end
@@ -222,6 +222,7 @@ def test_a2c_run_with_vecnormalize_saves_and_reloads_the_statistics(tmp_path):
     config = config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
     env = make_env(config.env, 1, seed=0, vecnormalize=run_dir / "final_vecnormalize.pkl", training=False)
     assert env.obs_rms.count > 128 and not env.training and not env.norm_reward
+    assert env.gamma == 0.9  # the returns that scale the rewards are discounted as the algorithm's
     assert evaluate(run_dir, episodes=2).success_rate is not None
 
 
@@ -274,3 +275,16 @@ def test_eval_kwargs_change_the_evaluation_env_only(tmp_path, capsys):
     assert main(["train", str(write_config(tmp_path, bad))]) == 2
     assert "config key 'env.eval_kwargs.corridor': brc_rl/TMaze-v0 takes no argument 'corridor'" in \
         capsys.readouterr().err
+
+
+def test_reward_normalisation_discounts_with_the_algorithms_gamma_unless_told():
+    from brc_rl.experiments.run import reward_gamma
+
+    base = dict(TINY, env=dict(TINY["env"], normalize_reward=True))
+    assert reward_gamma(config_from_dict(base)) == 0.99  # SB3's default
+    assert reward_gamma(config_from_dict(dict(base, hyperparams={"gamma": 0.9}))) == 0.9
+    told = config_from_dict(dict(base, hyperparams={"gamma": 0.9}, env=dict(base["env"], normalize_gamma=0.99)))
+    assert reward_gamma(told) == 0.99
+    assert make_env(told.env, 1, seed=0, gamma=reward_gamma(told)).gamma == 0.99
+    with pytest.raises(ConfigError, match="normalize_gamma"):
+        config_from_dict(dict(base, env=dict(base["env"], normalize_gamma=1.5)))
