@@ -30,12 +30,18 @@ def row(name: str, gaps: np.ndarray, regrets: np.ndarray) -> str:
     return f"| {name} | {regrets.mean():.2f} | " + " | ".join(cells) + " |"
 
 
+def played_bandits(prior: str, n_arms: int, episodes: int, seed: int) -> np.ndarray:
+    """(episodes, n_arms) arm probabilities of the bandits ``play(..., episodes, seed)`` meets:
+    its first draw from its env stream."""
+    env_rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
+    return sample_probs(prior, env_rng, episodes, n_arms)
+
+
 def reference(name: str, kwargs: dict, episodes: int, seed: int) -> str:
     """The row of reference agent ``name`` on ``episodes`` bandits drawn as ``play`` draws them."""
     n_arms, n_pulls, prior = kwargs["n_arms"], kwargs["n_pulls"], kwargs["prior"]
     regrets = play(make_agent(name, n_arms, n_pulls, prior), n_arms, n_pulls, prior, episodes, seed)
-    env_rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
-    probs = sample_probs(prior, env_rng, episodes, n_arms)  # play's first draw from the same stream
+    probs = played_bandits(prior, n_arms, episodes, seed)
     return row(name, np.abs(probs[:, 0] - probs[:, 1]), regrets)
 
 

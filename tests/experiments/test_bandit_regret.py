@@ -101,3 +101,23 @@ def test_a_run_on_another_env_exits_2(run_dir, tmp_path, capsys):
     (copy / "config.yaml").write_text(yaml.safe_dump(config))
     assert main(["bandit-regret", str(copy)]) == 2
     assert "was trained on brc_rl/TMaze-v0, not brc_rl/MetaBandit-v0" in capsys.readouterr().err
+
+
+def test_regret_by_gap_script_bins_and_matches_the_bandits_played():
+    import importlib.util
+    from pathlib import Path
+
+    from brc_rl.envs.bandit_baselines import play as play_baseline
+
+    script = Path(__file__).parents[2] / "scripts" / "bandit_regret_by_gap.py"
+    spec = importlib.util.spec_from_file_location("bandit_regret_by_gap", script)
+    by_gap = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(by_gap)
+    # the bandits it recomputes are those play met: always arm 0 has regret n (max_a p_a - p_0)
+    probs = by_gap.played_bandits("independent", 2, 50, seed=3)
+    regrets = play_baseline(lambda counts, rng: np.zeros(50, dtype=np.int64), 2, 7, "independent", 50, 3)
+    assert regrets == pytest.approx(7 * (probs.max(1) - probs[:, 0]))
+    # one regret per bin of EDGES, the bins' means in order, the overall mean first
+    gaps = np.array([0.01, 0.07, 0.15, 0.15, 0.3, 0.9])
+    assert by_gap.row("a", gaps, np.array([1.0, 2.0, 3.0, 5.0, 6.0, 8.0])) == \
+        "| a | 4.17 | 1.00 | 2.00 | 4.00 | 6.00 | 8.00 |"

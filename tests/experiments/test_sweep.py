@@ -58,7 +58,7 @@ def test_every_shipped_sweep_file_validates_every_trial(path):
 
 #: Result sweeps whose trials are the shipped configs (``{cell}``: the trial's cell): the results
 #: pages state that these configs produced them.
-RESULT_SWEEPS = {"bandit_2x100_ent": "bandit/ppo_{cell}.yaml", "minigrid_s9": "minigrid_memory/ppo_{cell}.yaml",
+RESULT_SWEEPS = {"bandit_2x100_norm": "bandit/ppo_{cell}.yaml", "minigrid_s9": "minigrid_memory/ppo_{cell}.yaml",
                  "tmaze_l50_long": "tmaze/ppo_nbrc_long.yaml"}
 #: What a sweep's trial changes beyond the config: its seed, cell, checkpoints and progress bar.
 TRIAL_ONLY = {"seed", "keep_checkpoints", "checkpoint_freq", "progress_bar", "policy"}
