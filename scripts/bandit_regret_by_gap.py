@@ -37,11 +37,10 @@ def played_bandits(prior: str, n_arms: int, episodes: int, seed: int) -> np.ndar
     return sample_probs(prior, env_rng, episodes, n_arms)
 
 
-def reference(name: str, kwargs: dict, episodes: int, seed: int) -> str:
-    """The row of reference agent ``name`` on ``episodes`` bandits drawn as ``play`` draws them."""
-    n_arms, n_pulls, prior = kwargs["n_arms"], kwargs["n_pulls"], kwargs["prior"]
-    regrets = play(make_agent(name, n_arms, n_pulls, prior), n_arms, n_pulls, prior, episodes, seed)
-    probs = played_bandits(prior, n_arms, episodes, seed)
+def reference(name: str, n_pulls: int, prior: str, episodes: int, seed: int) -> str:
+    """The row of reference agent ``name`` on ``episodes`` 2-armed bandits drawn as ``play`` draws them."""
+    regrets = play(make_agent(name, 2, n_pulls, prior), 2, n_pulls, prior, episodes, seed)
+    probs = played_bandits(prior, 2, episodes, seed)
     return row(name, np.abs(probs[:, 0] - probs[:, 1]), regrets)
 
 
@@ -52,14 +51,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--greedy", action="store_true", help="argmax actions (default: sampled)")
     args = parser.parse_args()
-    kwargs = dict(load_run_config(args.run_dirs[0]).env.kwargs)
+    kwargs = load_run_config(args.run_dirs[0]).env.kwargs
     if kwargs.get("n_arms", 2) != 2:
         raise SystemExit(f"2-armed bandits only, {args.run_dirs[0]} has n_arms={kwargs['n_arms']}")
-    kwargs = {"n_arms": 2, "n_pulls": kwargs.get("n_pulls", 100), "prior": kwargs.get("prior", "independent")}
     labels = " | ".join(f"{lo}-{hi}" for lo, hi in zip(EDGES[:-1], EDGES[1:]))
     print(f"| agent | all | {labels} |\n|" + "---|" * (len(EDGES) + 1))
     for name in ("thompson", "bayes_optimal"):
-        print(reference(name, kwargs, args.episodes, args.seed))
+        print(reference(name, kwargs.get("n_pulls", 100), kwargs.get("prior", "independent"), args.episodes, args.seed))
     for run_dir in args.run_dirs:
         result = evaluate(run_dir, args.episodes, args.greedy, seed=args.seed, n_envs=min(100, args.episodes))
         gaps = np.array([abs(info["probs"][0] - info["probs"][1]) for info in result.infos])

@@ -145,8 +145,7 @@ def make_env(
     if vecnormalize is not None and Path(vecnormalize).is_file():
         vec = VecNormalize.load(str(vecnormalize), vec)
     else:
-        vec = VecNormalize(vec, norm_obs=env.normalize_obs, norm_reward=env.normalize_reward,
-                           gamma=gamma)
+        vec = VecNormalize(vec, norm_obs=env.normalize_obs, norm_reward=env.normalize_reward, gamma=gamma)
     vec.training = training
     vec.norm_reward = env.normalize_reward and training
     return vec
