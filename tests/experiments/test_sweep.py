@@ -56,10 +56,13 @@ def test_every_shipped_sweep_file_validates_every_trial(path):
     assert sweep.trials or sweep.config.search  # a grid names its trials; a search samples them
 
 
-#: Result sweeps whose trials are the shipped configs (``{cell}``: the trial's cell): the results
-#: pages state that these configs produced them.
-RESULT_SWEEPS = {"bandit_2x100_norm": "bandit/ppo_{cell}.yaml", "minigrid_s9": "minigrid_memory/ppo_{cell}.yaml",
-                 "tmaze_l50_long": "tmaze/ppo_nbrc_long.yaml"}
+#: Result sweeps whose trials are the shipped configs (``{cell}``: the trial's cell), with the
+#: ``--set`` overrides the results pages give for them: the pages state that these produced them.
+MINIGRID_S13 = ("env.kwargs.size=13", "env.kwargs.random_length=true")
+RESULT_SWEEPS = {"bandit_2x100_norm": ("bandit/ppo_{cell}.yaml", ()),
+                 "minigrid_s9": ("minigrid_memory/ppo_{cell}.yaml", ()),
+                 "minigrid_s13_random_length": ("minigrid_memory/ppo_{cell}.yaml", MINIGRID_S13),
+                 "tmaze_l50_long": ("tmaze/ppo_nbrc_long.yaml", ())}
 #: What a sweep's trial changes beyond the config: its seed, cell, checkpoints and progress bar.
 TRIAL_ONLY = {"seed", "keep_checkpoints", "checkpoint_freq", "progress_bar", "policy"}
 
@@ -67,9 +70,10 @@ TRIAL_ONLY = {"seed", "keep_checkpoints", "checkpoint_freq", "progress_bar", "po
 @pytest.mark.parametrize(("stem", "shipped"), RESULT_SWEEPS.items())
 def test_result_sweeps_train_the_shipped_configs(stem, shipped):
     sweep = load_sweep(ROOT / "configs" / "sweeps" / f"{stem}.yaml")
+    path, overrides = shipped
     for name in sweep.trials:
         trial = sweep.trial_config(name, sweep.overrides(name)).model_dump()
-        config = load_config(ROOT / "configs" / shipped.format(cell=trial["policy"]["cell"])).model_dump()
+        config = load_config(ROOT / "configs" / path.format(cell=trial["policy"]["cell"]), overrides).model_dump()
         assert {k: v for k, v in trial.items() if k not in TRIAL_ONLY} == {
             k: v for k, v in config.items() if k not in TRIAL_ONLY}, name
         assert trial["policy"] == config["policy"] | {"cell": trial["policy"]["cell"]}, name
