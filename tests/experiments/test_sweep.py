@@ -60,9 +60,13 @@ def test_every_shipped_sweep_file_validates_every_trial(path):
 #: ``--set`` overrides the results pages give for them: the pages state that these produced them.
 MINIGRID_S13 = ("env.kwargs.size=13", "env.kwargs.random_length=true")
 RESULT_SWEEPS = {"bandit_2x100_norm": ("bandit/ppo_{cell}.yaml", ()),
+                 "bandit_5x100_norm": ("bandit/ppo_{cell}.yaml", ("env.kwargs.n_arms=5",)),
                  "minigrid_s9": ("minigrid_memory/ppo_{cell}.yaml", ()),
                  "minigrid_s13_random_length": ("minigrid_memory/ppo_{cell}.yaml", MINIGRID_S13),
-                 "tmaze_l50_long": ("tmaze/ppo_nbrc_long.yaml", ())}
+                 "tmaze_l50_long": ("tmaze/ppo_nbrc_long.yaml", ()),
+                 "bandit_2x100_norm_sb3": ("bandit/ppo_sb3_lstm.yaml", ()),
+                 "bandit_5x100_norm_sb3": ("bandit/ppo_sb3_lstm.yaml", ("env.kwargs.n_arms=5",)),
+                 "minigrid_s13_random_length_sb3": ("minigrid_memory/ppo_sb3_lstm.yaml", MINIGRID_S13)}
 #: What a sweep's trial changes beyond the config: its seed, cell, checkpoints and progress bar.
 TRIAL_ONLY = {"seed", "keep_checkpoints", "checkpoint_freq", "progress_bar", "policy"}
 
