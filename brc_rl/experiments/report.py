@@ -66,8 +66,8 @@ class Run:
         timesteps: env steps of its evaluations, shape (E,).
         curve: the metric at each evaluation, shape (E,) (empty for ``regret``).
         final: its final metric, or None if it has none (``problem`` says why).
-        steps_per_second: env steps per second, or None if unknown.
-        fps_from_files: whether ``steps_per_second`` comes from file times (no tensorboard ``time/fps``).
+        steps_per_second: env steps per second of training (``training.json``, else tensorboard
+            ``time/fps``), or None if unknown.
         finished: whether training ended (``final_model.zip``) and its last evaluation is there.
         problem: why the run is not in the table, or None.
     """
@@ -78,7 +78,6 @@ class Run:
     curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
     final: float | None = None
     steps_per_second: float | None = None
-    fps_from_files: bool = False
     finished: bool = False
     problem: str | None = None
 
@@ -217,18 +216,22 @@ def tensorboard_fps(folder: str | os.PathLike[str]) -> float | None:
                 event = events.Scalars("time/fps")[-1]
                 if last is None or event.step >= last[0]:
                     last = (event.step, float(event.value))
-        except Exception:  # noqa: BLE001 - a corrupt event file: fall back to file times
+        except Exception:  # noqa: BLE001 - a corrupt event file: the others may have it
             continue
     return None if last is None else last[1]
 
 
-def _fps_from_files(run: RunDir, steps: int | None) -> float | None:
-    """``steps`` / (newest of evaluations.npz, final_model.zip - config.yaml), by modification times."""
-    ends = [p.stat().st_mtime for p in (run.evaluations, run.final_model()) if p.is_file()]
-    if not steps or not ends or not run.config.is_file():
-        return None
-    seconds = max(ends) - run.config.stat().st_mtime
-    return steps / seconds if seconds > 0 else None
+def training_speed(run: RunDir) -> float | None:
+    """The run's env steps per second: from ``training.json`` (wall time of every training
+    session), else the last tensorboard ``time/fps`` (runs trained before brc-rl wrote
+    ``training.json``), else None. File times are not used: a copy or a git checkout resets them."""
+    try:
+        speed = run.steps_per_second()
+    except ValueError:  # a corrupt training.json: tensorboard may still know
+        speed = None
+    if speed is None and run.tensorboard.is_dir():
+        speed = tensorboard_fps(run.tensorboard)
+    return speed
 
 
 def _resolved(data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -271,9 +274,7 @@ def read_run(path: str | os.PathLike[str], metric: str) -> Run:
     eval_freq, total = int(run.config.get("eval_freq") or 0), int(run.config.get("total_timesteps") or 0)
     expected_last = total // eval_freq * eval_freq if eval_freq else 0
     run.finished = run_dir.final_model().is_file() and (run.last_step or 0) >= expected_last
-    run.steps_per_second = tensorboard_fps(run_dir.tensorboard) if run_dir.tensorboard.is_dir() else None
-    if run.steps_per_second is None:
-        run.steps_per_second, run.fps_from_files = _fps_from_files(run_dir, run.last_step), True
+    run.steps_per_second = training_speed(run_dir)
     return run
 
 
@@ -385,8 +386,7 @@ def _fps(agent: Agent) -> str:
     known = [run for run in agent.runs if run.steps_per_second is not None]
     if not known:
         return "?"
-    approx = "~" if any(run.fps_from_files for run in known) else ""
-    return f"{approx}{np.mean([run.steps_per_second for run in known]):,.0f}"
+    return f"{np.mean([run.steps_per_second for run in known]):,.0f}"
 
 
 def format_task(report: Report, task: str) -> str:
@@ -419,7 +419,7 @@ def format_report(report: Report, figures: Mapping[str, str] | None = None) -> s
     """
     parts = [f"## brc-rl report: {report.metric}", "",
              "Final value: each seed's last evaluation; mean +- population std (ddof=0) over seeds. "
-             "\\* unfinished run. env steps/s: tensorboard time/fps (~: from file times)."]
+             "\\* unfinished run. env steps/s: training.json, else tensorboard time/fps (?: neither)."]
     for task in report.tasks:
         parts += ["", format_task(report, task)]
         if figures and task in figures:

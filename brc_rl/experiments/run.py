@@ -11,6 +11,7 @@ The run folder (:class:`~brc_rl.experiments.run_dir.RunDir`) holds::
     best_model.zip              the model with the best periodic evaluation
     final_model.zip             the model at the end of training
     final_vecnormalize.pkl      its VecNormalize statistics, if any
+    training.json               wall time and env steps of each training session (train, resumes)
     warmup.json                 with policy.warmup: the warm-up of every memory (VAA before, after)
     tensorboard/warmup/         its tensorboard keys (brc_rl.experiments.warmup.warmup_scalars)
 
@@ -252,6 +253,7 @@ def _learn(
             deterministic=config.eval_deterministic, best_model_save_path=str(run.path),
             log_path=str(run.eval), verbose=1,
         ))
+    start_step, start_time = model.num_timesteps, time.perf_counter()
     try:
         model.learn(
             config.total_timesteps - model.num_timesteps,
@@ -265,6 +267,8 @@ def _learn(
               f"continue with: brc-rl train --resume {run}", file=sys.stderr)
         raise
     finally:
+        if model.num_timesteps > start_step:
+            run.record_training(start_step, model.num_timesteps, time.perf_counter() - start_time)
         if eval_env is not None:
             eval_env.close()
     save_model(model, run.final_model())

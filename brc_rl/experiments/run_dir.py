@@ -9,6 +9,7 @@ A run folder owns its paths; RL runs (``brc-rl train``) and supervised runs
     checkpoints/      what a resume starts from (the latest few, or one)
     eval/             periodic evaluations (RL)
     results.json      measured results (supervised; ``brc-rl eval --json`` anywhere)
+    training.json     wall time of each training session and the env steps it trained (RL)
     final_model.*     the trained model (``.zip`` for SB3 agents, ``.pt`` for supervised
                       models), what users evaluate
 
@@ -20,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -29,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from brc_rl.experiments.utils import replace_atomically
+from brc_rl.experiments.utils import replace_atomically, write_json
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,47 @@ class RunDir:
     def results(self) -> Path:
         """``results.json``: measured results."""
         return self.path / "results.json"
+
+    @property
+    def training(self) -> Path:
+        """``training.json``: the sessions of ``model.learn`` (train, then each resume)."""
+        return self.path / "training.json"
+
+    def record_training(self, start_step: int, end_step: int, seconds: float) -> None:
+        """Append a training session (env steps ``start_step`` to ``end_step`` in ``seconds``
+        of wall time, evaluations and checkpoints included) to ``training.json``, atomically."""
+        sessions = self.training_sessions() if self.training.is_file() else []
+        sessions.append({"start_step": int(start_step), "end_step": int(end_step), "seconds": float(seconds)})
+        write_json(self.training, {"sessions": sessions})
+
+    def training_sessions(self) -> list[dict[str, Any]]:
+        """The sessions recorded in ``training.json``.
+
+        Raises:
+            ValueError: if the file is missing or not what :meth:`record_training` writes.
+        """
+        try:
+            sessions = json.loads(self.training.read_text())["sessions"]
+            for session in sessions:
+                if not all(isinstance(session.get(key), (int, float)) for key in ("start_step", "end_step", "seconds")):
+                    raise ValueError(f"a session needs numeric start_step, end_step and seconds, got {session!r}")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"cannot read {str(self.training)!r}: {error}") from error
+        return list(sessions)
+
+    def steps_per_second(self) -> float | None:
+        """Env steps per second of training: the sum over the sessions of ``training.json`` of
+        ``end_step - start_step``, over the sum of their ``seconds``; None without the file.
+
+        Raises:
+            ValueError: if the file is corrupt.
+        """
+        if not self.training.is_file():
+            return None
+        sessions = self.training_sessions()
+        seconds = sum(session["seconds"] for session in sessions)
+        steps = sum(session["end_step"] - session["start_step"] for session in sessions)
+        return steps / seconds if seconds > 0 and steps > 0 else None
 
     def final_model(self, suffix: str = ".zip") -> Path:
         """``final_model.zip`` (SB3 agents) or ``final_model.pt`` (supervised models)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import subprocess
 import sys
 
@@ -14,8 +14,8 @@ from matplotlib.image import imread
 from brc_rl.cli import main
 from brc_rl.experiments.config import config_from_dict, dump_config
 from brc_rl.experiments.report import agent_names, build_report, format_report, read_run, tensorboard_fps
+from brc_rl.experiments.run_dir import RunDir
 
-START = 1_000_000_000  # mtime of config.yaml; evaluations end 10 s later
 BASE = {
     "algo": "ppo",
     "env": {"id": "brc_rl/TMaze-v0", "kwargs": {"corridor_length": 20}, "n_envs": 2},
@@ -32,20 +32,19 @@ def successes(*rates: float) -> np.ndarray:
 
 
 def make_run(folder, cell="nbrc", seed=0, rates=(), finished=True, overrides=(), returns=None):
-    """A run folder: config.yaml, eval/evaluations.npz (one evaluation per 10,000 steps), final_model.zip."""
+    """A run folder: config.yaml, eval/evaluations.npz (one evaluation per 10,000 steps, trained
+    in 10 s by training.json), final_model.zip."""
     folder.mkdir(parents=True)
     dump_config(config_from_dict(BASE, [f"policy.cell={cell}", f"seed={seed}", *overrides]), folder / "config.yaml")
-    os.utime(folder / "config.yaml", (START, START))
     if rates:
         wins = successes(*rates)
         results = wins * 4.0 if returns is None else np.asarray(returns, dtype=float)
         (folder / "eval").mkdir()
         np.savez(folder / "eval" / "evaluations.npz", timesteps=10000 * np.arange(1, len(rates) + 1), results=results,
                  ep_lengths=np.full(wins.shape, 21), successes=wins)
-        os.utime(folder / "eval" / "evaluations.npz", (START + 10, START + 10))
+        RunDir(folder).record_training(0, 10000 * len(rates), 10.0)  # training.json: 1,000 steps/s a rate
     if finished:
         (folder / "final_model.zip").write_bytes(b"")
-        os.utime(folder / "final_model.zip", (START + 10, START + 10))
     return folder
 
 
@@ -82,9 +81,9 @@ def test_table_values(sweep):
         "| agent | seeds | final success (mean +- std) | per seed | steps to 0.95 | env steps/s "
         "| steps trained / total |",
         "|---|---|---|---|---|---|---|",
-        "| ppo gru | 2 | 0.750 +- 0.250 | 0.500 (s0), 1.000 (s1*) | not reached | ~2,500 | 20,000-30,000 / 30,000 "
+        "| ppo gru | 2 | 0.750 +- 0.250 | 0.500 (s0), 1.000 (s1*) | not reached | 2,500 | 20,000-30,000 / 30,000 "
         "(1 unfinished) |",
-        "| ppo nbrc | 3 | 0.967 +- 0.047 | 1.000 (s0), 1.000 (s1), 0.900 (s2) | 30,000 | ~3,000 | 30,000 / 30,000 |",
+        "| ppo nbrc | 3 | 0.967 +- 0.047 | 1.000 (s0), 1.000 (s1), 0.900 (s2) | 30,000 | 3,000 | 30,000 / 30,000 |",
     ]
     nbrc = report.tasks["brc_rl/TMaze-v0 corridor_length=20"][1]
     np.testing.assert_allclose(nbrc.mean, [1 / 6, 2.8 / 3, 2.9 / 3])
@@ -163,7 +162,7 @@ def test_regret_from_the_bandit_regret_json(tmp_path):
     assert f"- {tmp_path / 'tmaze'}: regret needs a brc_rl/MetaBandit-v0 run" in text
 
 
-def test_fps_from_tensorboard(tmp_path):
+def test_fps_from_training_json_then_tensorboard_never_file_times(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(tmp_path / "tensorboard" / "ppo_1"))
@@ -171,9 +170,23 @@ def test_fps_from_tensorboard(tmp_path):
     writer.add_scalar("time/fps", 1234.0, 20)
     writer.close()
     assert tensorboard_fps(tmp_path / "tensorboard") == 1234.0
-    make_run(tmp_path / "run", rates=(1.0, 1.0, 1.0))
-    (tmp_path / "tensorboard").rename(tmp_path / "run" / "tensorboard")
-    assert "| 1,234 | 30,000 / 30,000 |" in format_report(build_report([tmp_path / "run"]))
+    run = make_run(tmp_path / "run", rates=(1.0, 1.0, 1.0))  # training.json: 30,000 steps in 10 s
+    (tmp_path / "tensorboard").rename(run / "tensorboard")
+    assert "| 3,000 | 30,000 / 30,000 |" in format_report(build_report([run]))
+    # a resumed run: both sessions count (40,000 steps in 20 s)
+    RunDir(run).record_training(20000, 30000, 10.0)
+    assert [s["end_step"] for s in RunDir(run).training_sessions()] == [30000, 30000]
+    assert "| 2,000 | 30,000 / 30,000 |" in format_report(build_report([run]))
+    (run / "training.json").write_text("{not json")  # corrupt: tensorboard's time/fps
+    with pytest.raises(ValueError, match="cannot read .*training.json"):
+        RunDir(run).steps_per_second()
+    assert "| 1,234 | 30,000 / 30,000 |" in format_report(build_report([run]))
+    (run / "training.json").write_text('{"sessions": [{"start_step": 0, "end_step": "30000", "seconds": 1}]}')
+    with pytest.raises(ValueError, match="numeric start_step, end_step and seconds"):
+        RunDir(run).training_sessions()
+    (run / "training.json").unlink()
+    shutil.rmtree(run / "tensorboard")  # neither: unknown, whatever the file times say
+    assert "| ? | 30,000 / 30,000 |" in format_report(build_report([run]))
 
 
 def test_cli_prints_and_writes_report_and_curves(sweep, tmp_path, capsys):

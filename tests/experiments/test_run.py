@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from brc_rl.cli import main
 from brc_rl.experiments.config import ConfigError, config_from_dict
 from brc_rl.experiments.evaluation import evaluate, play
 from brc_rl.experiments.run import checkpoints, make_env, resume, train
+from brc_rl.experiments.run_dir import RunDir
 
 # 2 envs x 16 steps = 32 steps per rollout; totals are multiples of it.
 TINY = {
@@ -99,6 +101,10 @@ def test_resume_continues_the_step_count_and_the_tensorboard_run(tmp_path, capsy
     assert main(["train", "--resume", str(run_dir), "--set", "total_timesteps=256"]) == 0
     assert saved_steps(run_dir / "final_model.zip") == 256
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["total_timesteps"] == 256
+    # training.json: every session, the crashed one included (Crash raised at 82 = 41 steps x 2 envs)
+    sessions = json.loads((run_dir / "training.json").read_text())["sessions"]
+    assert [(s["start_step"], s["end_step"]) for s in sessions] == [(0, 82), (64, 192), (192, 256)]
+    assert all(s["seconds"] > 0 for s in sessions)
     assert main(["train", "--resume", str(run_dir), "--set", "policy.cell=gru"]) == 2
     assert "--resume cannot change 'policy.cell'" in capsys.readouterr().err
 
@@ -114,6 +120,7 @@ def test_keyboard_interrupt_saves_a_checkpoint(tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):
         train(dict(TINY, eval_freq=0), run_dir=run_dir, callbacks=[Interrupt(40)])
     assert [s for s, _ in checkpoints(run_dir)] == [32, 40]
+    assert [(s["start_step"], s["end_step"]) for s in RunDir(run_dir).training_sessions()] == [(0, 40)]
     assert f"brc-rl train --resume {run_dir}" in capsys.readouterr().err
 
 
