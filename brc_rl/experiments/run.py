@@ -267,10 +267,13 @@ def _learn(
               f"continue with: brc-rl train --resume {run}", file=sys.stderr)
         raise
     finally:
-        if model.num_timesteps > start_step:
-            run.record_training(start_step, model.num_timesteps, time.perf_counter() - start_time)
         if eval_env is not None:
             eval_env.close()
+        if model.num_timesteps > start_step:
+            try:
+                run.record_training(start_step, model.num_timesteps, time.perf_counter() - start_time)
+            except ValueError as error:  # a corrupt training.json must not cost the trained model
+                print(f"warning: {error}; this session is not recorded", file=sys.stderr)
     save_model(model, run.final_model())
     model.get_env().close()
 

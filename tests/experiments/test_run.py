@@ -122,6 +122,10 @@ def test_keyboard_interrupt_saves_a_checkpoint(tmp_path, capsys):
     assert [s for s, _ in checkpoints(run_dir)] == [32, 40]
     assert [(s["start_step"], s["end_step"]) for s in RunDir(run_dir).training_sessions()] == [(0, 40)]
     assert f"brc-rl train --resume {run_dir}" in capsys.readouterr().err
+    (run_dir / "training.json").write_text("{corrupt")  # a resume still trains and saves, and says so
+    assert main(["train", "--resume", str(run_dir)]) == 0
+    assert saved_steps(run_dir / "final_model.zip") == 136  # 40 + 3 rollouts of 32
+    assert "cannot read" in capsys.readouterr().err and (run_dir / "training.json").read_text() == "{corrupt"
 
 
 def test_cli_exits_130_on_ctrl_c(tmp_path, monkeypatch):
